@@ -1,0 +1,1 @@
+"""Tornado handlers: one module per family of endpoints, sharing ``base``."""

@@ -1,0 +1,49 @@
+"""The route table and the Tornado application."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tornado.web import Application, URLSpec
+
+from handlers.accounts import LoginHandler, LogoutHandler, SignUpHandler, TokenHandler
+from handlers.base import NotFoundHandler
+from handlers.context import AppContext
+from handlers.ops import HealthHandler, MetricsHandler, OpenAPIHandler
+from handlers.users import MeHandler, UserDetailHandler, UsersHandler
+
+# (path template, handler).  ``{name}`` is a path segment passed to the method.
+ROUTES: list[tuple[str, type]] = [
+    ("/api/users/sign_up/", SignUpHandler),
+    ("/api/token/", TokenHandler),
+    ("/api/login/", LoginHandler),
+    ("/api/logout/", LogoutHandler),
+    ("/api/users/", UsersHandler),
+    ("/api/users/me/", MeHandler),
+    ("/api/users/{username}/", UserDetailHandler),
+    ("/healthz", HealthHandler),
+    ("/metrics", MetricsHandler),
+    ("/api/openapi.json", OpenAPIHandler),
+]
+
+
+def _pattern(template: str) -> str:
+    """``/api/users/{username}/`` → a regex; the trailing slash is optional."""
+    body = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template.rstrip("/"))
+    return f"{body}/?$"
+
+
+def make_app(context: AppContext) -> Application:
+    specs = []
+    for template, handler in ROUTES:
+        kwargs: dict[str, Any] = {"context": context}
+        if handler is OpenAPIHandler:
+            kwargs["routes"] = ROUTES
+        specs.append(URLSpec(_pattern(template), handler, kwargs))
+    return Application(
+        specs,
+        cookie_secret=context.secret,
+        default_handler_class=NotFoundHandler,
+        default_handler_args={"context": context},
+    )

@@ -1,0 +1,179 @@
+"""Reading request fields with their types checked, for every endpoint.
+
+A JSON body is a ``dict`` of arbitrary JSON values; each accessor checks the
+type it promises, so ``{"username": {"$ne": null}}`` is a 400 naming
+``username`` and can never reach a query as an operator.  Query parameters
+are strings and are parsed here the same way.  Every failure is a
+``FieldError`` naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from datetime import UTC, datetime
+from typing import Any
+
+from tornado.web import RequestHandler
+
+from handlers.errors import FieldError
+from store.timestamps import format_timestamp
+
+REQUIRED = "This field is required."
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+class Body:
+    """Typed access to the fields of a JSON (or form) request body."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def has(self, name: str) -> bool:
+        return name in self.data
+
+    def string(
+        self, name: str, *, required: bool = True, default: str = "", max_length: int | None = None,
+        strip: bool = False,
+    ) -> str:
+        if name not in self.data or self.data[name] is None:
+            if required:
+                raise FieldError(name, REQUIRED)
+            return default
+        value = self.data[name]
+        if not isinstance(value, str):
+            raise FieldError(name, "Must be a string.")
+        if strip:
+            value = value.strip()
+        if required and not value:
+            raise FieldError(name, "This field may not be blank.")
+        if max_length is not None and len(value) > max_length:
+            raise FieldError(name, f"Ensure this field has no more than {max_length} characters.")
+        return value
+
+    def integer(
+        self, name: str, *, required: bool = True, minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int | None:
+        if name not in self.data or self.data[name] is None:
+            if required:
+                raise FieldError(name, REQUIRED)
+            return None
+        value = self.data[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FieldError(name, "A valid integer is required.")
+        _check_range(name, value, minimum, maximum)
+        return value
+
+    def boolean(self, name: str) -> bool | None:
+        """An optional boolean: ``None`` when absent or null."""
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, bool):
+            raise FieldError(name, "Must be a boolean.")
+        return value
+
+    def string_list(self, name: str) -> list[str]:
+        if name not in self.data:
+            raise FieldError(name, REQUIRED)
+        value = self.data[name]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise FieldError(name, "Must be a list of strings.")
+        return value
+
+
+def _check_range(name: str, value: int, minimum: int | None, maximum: int | None) -> None:
+    if minimum is not None and maximum is not None and not minimum <= value <= maximum:
+        raise FieldError(name, f"Ensure this value is between {minimum} and {maximum}.")
+    if minimum is not None and value < minimum:
+        raise FieldError(name, f"Ensure this value is greater than or equal to {minimum}.")
+    if maximum is not None and value > maximum:
+        raise FieldError(name, f"Ensure this value is less than or equal to {maximum}.")
+
+
+_INTEGER = re.compile(r"-?\d{1,18}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class Query:
+    """Typed access to a request's query parameters (the last value wins)."""
+
+    def __init__(self, handler: RequestHandler) -> None:
+        self.handler = handler
+
+    def string(self, name: str) -> str | None:
+        return self.handler.get_query_argument(name, None)
+
+    def required_string(self, name: str) -> str:
+        value = self.string(name)
+        if not value:
+            raise FieldError(name, REQUIRED)
+        return value
+
+    def integer(
+        self, name: str, *, default: int | None = None, minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int | None:
+        raw = self.string(name)
+        if raw is None or raw == "":
+            return default
+        if not _INTEGER.fullmatch(raw.strip()):
+            raise FieldError(name, "A valid integer is required.")
+        value = int(raw)
+        _check_range(name, value, minimum, maximum)
+        return value
+
+    def required_integer(self, name: str, **bounds: int) -> int:
+        value = self.integer(name, **bounds)
+        if value is None:
+            raise FieldError(name, REQUIRED)
+        return value
+
+    def boolean(self, name: str) -> bool | None:
+        raw = self.string(name)
+        if raw is None or raw == "":
+            return None
+        lowered = raw.lower()
+        if lowered in ("true", "1"):
+            return True
+        if lowered in ("false", "0"):
+            return False
+        raise FieldError(name, "Must be true or false.")
+
+    def choice(self, name: str, choices: Collection[str]) -> str:
+        """One of ``choices`` (case-sensitive), or ``""`` when absent."""
+        raw = self.string(name)
+        if raw is None or raw == "":
+            return ""
+        if raw not in choices:
+            allowed = ", ".join(sorted(choices))
+            raise FieldError(name, f"Invalid value {raw!r}; choose one of: {allowed}.")
+        return raw
+
+    def page(self) -> tuple[int, int]:
+        """``(limit, offset)`` with the contract's defaults and bounds."""
+        limit = self.integer("limit", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
+        offset = self.integer("offset", default=0, minimum=0)
+        assert limit is not None and offset is not None
+        return limit, offset
+
+    def timestamp_bound(self, name: str, *, end_of_day: bool) -> str | None:
+        """A date (``YYYY-MM-DD``, inclusive) or ISO datetime, as a stored timestamp string."""
+        raw = self.string(name)
+        if raw is None or raw == "":
+            return None
+        raw = raw.strip()
+        try:
+            if _DATE.fullmatch(raw):
+                day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
+                moment = day.replace(hour=23, minute=59, second=59, microsecond=999999) \
+                    if end_of_day else day
+            else:
+                moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+                if moment.tzinfo is None:
+                    moment = moment.replace(tzinfo=UTC)
+        except ValueError:
+            raise FieldError(name, "Enter a date (YYYY-MM-DD) or an ISO 8601 datetime.") from None
+        return format_timestamp(moment)

@@ -1,0 +1,250 @@
+"""Arena's entry point: configuration, the database, the application, signals.
+
+Run it::
+
+    python server.py --port 8000 --data-dir ./var/
+    python server.py admin grant <username>
+
+Every option is a command-line flag with an environment-variable twin
+(``ARENA_<NAME>``; ``MONGODB_URI`` for the database); the flag wins.  Without
+``MONGODB_URI`` the server runs an embedded database as its child process
+(see ``store.embedded``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import re
+import secrets
+import signal
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("arena")
+
+
+@dataclass
+class Config:
+    """Every setting of the server, with its default."""
+
+    address: str = field(default="127.0.0.1", metadata={"help": "listen address"})
+    port: int = field(default=8000, metadata={"help": "listen port (0: any free port)"})
+    data_dir: Path = field(default=Path("./var/"), metadata={
+        "help": "folder for the embedded database and the generated secret"})
+    mongodb_uri: str = field(default="", metadata={
+        "help": "use this MongoDB instead of the embedded database", "env": "MONGODB_URI",
+        "secret": True})
+    database: str = field(default="arena", metadata={"help": "database name"})
+    cookie_secret: str = field(default="", metadata={
+        "help": "secret for signed cookies and API tokens (default: generated and kept "
+                "in DATA_DIR/secret.key; give the same one to every process)", "secret": True})
+    grace_period: float = field(default=30.0, metadata={
+        "help": "seconds a disconnected participant has to come back"})
+    turn_timeout: float = field(default=60.0, metadata={
+        "help": "seconds a player has for a turn (connect4) or a round (rps)"})
+    idle_timeout: float = field(default=600.0, metadata={
+        "help": "seconds an unstarted match lives without its host attached"})
+    elo_k: float = field(default=100.0, metadata={"help": "elo K factor"})
+    default_game: str = field(default="rps", metadata={"help": "game of a match created "
+                                                                "without one (rps, connect4)"})
+    frame_limit: int = field(default=4096, metadata={
+        "help": "largest client WebSocket frame in bytes (larger: close 1009)"})
+    rate_limit: float = field(default=20.0, metadata={
+        "help": "client frames per second per socket"})
+    rate_burst: int = field(default=40, metadata={"help": "frames a socket may send in a burst"})
+    outgoing_limit: int = field(default=256, metadata={
+        "help": "frames queued to one socket before it is closed as too slow (1008)"})
+    body_limit: int = field(default=65536, metadata={"help": "largest request body in bytes"})
+    allowed_origins: str = field(default="", metadata={
+        "help": "comma-separated extra origins allowed for cookie-authenticated sockets"})
+    bcrypt_rounds: int = field(default=12, metadata={"help": "bcrypt cost (lower only in tests)"})
+    log_level: str = field(default="info", metadata={"help": "debug, info, warning, error"})
+
+    @property
+    def origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
+
+    def describe(self) -> list[str]:
+        """``name = value`` lines for the start-up log, secrets masked."""
+        lines = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("secret") and value:
+                value = re.sub(r"//[^@/]*@", "//***@", str(value)) if "://" in str(value) \
+                    else "***"
+            lines.append(f"  {f.name} = {value}")
+        return lines
+
+
+_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "Path": Path}
+
+
+def _env_name(f: Any) -> str:
+    return f.metadata.get("env", "ARENA_" + f.name.upper())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="server.py",
+        description="Arena game server.  Commands: (none) serve; "
+                    "'admin grant USERNAME' / 'admin revoke USERNAME' manage administrators.",
+    )
+    parser.add_argument("command", nargs="*", help="admin grant|revoke USERNAME")
+    for f in fields(Config):
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"), dest=f.name, type=_TYPES[f.type], default=None,
+            help=f"{f.metadata['help']} [env {_env_name(f)}; default {f.default}]",
+        )
+    return parser
+
+
+def parse(argv: list[str] | None = None) -> tuple[Config, list[str]]:
+    parser = build_parser()
+    args = parser.parse_intermixed_args(argv)
+    values: dict[str, Any] = {}
+    for f in fields(Config):
+        given = getattr(args, f.name)
+        if given is None and _env_name(f) in os.environ:
+            given = _TYPES[f.type](os.environ[_env_name(f)])
+        if given is not None:
+            values[f.name] = given
+    command = list(args.command)
+    if command and not (len(command) == 3 and command[0] == "admin"
+                        and command[1] in ("grant", "revoke")):
+        parser.error("commands: admin grant USERNAME | admin revoke USERNAME")
+    return Config(**values), command
+
+
+def load_secret(config: Config) -> bytes:
+    """The configured secret, or one generated once and kept in the data directory."""
+    if config.cookie_secret:
+        return config.cookie_secret.encode()
+    path = config.data_dir / "secret.key"
+    if not path.exists():
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+# -- serving ------------------------------------------------------------------
+
+
+async def serve(config: Config, uri: str) -> None:
+    from tornado.httpserver import HTTPServer
+    from tornado.netutil import bind_sockets
+
+    from handlers.app import make_app
+    from handlers.context import AppContext
+    from handlers.credentials import PasswordHasher
+    from store import Store
+
+    store = Store(uri, config.database)
+    await store.ensure_indexes()
+    hasher = PasswordHasher(rounds=config.bcrypt_rounds)
+    context = AppContext(config=config, store=store, hasher=hasher, secret=load_secret(config))
+    app = make_app(context)
+    server = HTTPServer(app, max_body_size=config.body_limit + 1024 * 1024)
+    sockets = bind_sockets(config.port, config.address)
+    server.add_sockets(sockets)
+    port = sockets[0].getsockname()[1]
+    print(f"Arena listening on http://{config.address}:{port}/", flush=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        server.stop()
+        await server.close_all_connections()
+        hasher.close()
+        await store.close()
+
+
+def run_with_database(config: Config, body: Any) -> Any:
+    """Run ``body(uri)`` (a coroutine function) against the configured database.
+
+    With ``MONGODB_URI`` that database is used as is; otherwise a new embedded
+    database on the data directory, stopped when ``body`` returns or raises.
+    """
+    from store.embedded import EmbeddedDatabase
+
+    if config.mongodb_uri:
+        return asyncio.run(body(config.mongodb_uri))
+    database = EmbeddedDatabase(config.data_dir, log_level="warn")
+    try:
+        return asyncio.run(body(database.start()))
+    finally:
+        database.stop()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run_server(config: Config) -> int:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = open(config.data_dir / "server.lock", "w")  # noqa: SIM115 - held until exit
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"Another Arena server is running on {config.data_dir}.", file=sys.stderr)
+        return 1
+    print("Arena configuration:\n" + "\n".join(config.describe()), flush=True)
+    # SIGTERM before the loop runs (while the database starts) still stops cleanly.
+    signal.signal(signal.SIGTERM, _interrupt)
+    with contextlib.suppress(KeyboardInterrupt):
+        run_with_database(config, lambda uri: serve(config, uri))
+    return 0
+
+
+# -- administration -------------------------------------------------------------
+
+
+def run_admin(config: Config, action: str, username: str) -> int:
+    from store import Store
+    from store.embedded import find_running
+
+    async def set_admin(uri: str) -> bool:
+        store = Store(uri, config.database)
+        try:
+            return await store.users.set_admin(username, action == "grant") is not None
+        finally:
+            await store.close()
+
+    running = None if config.mongodb_uri else find_running(config.data_dir.resolve())
+    if running is not None:
+        found = asyncio.run(set_admin(running.uri))
+    else:
+        found = run_with_database(config, set_admin)
+    if not found:
+        print(f"No user named {username!r}.", file=sys.stderr)
+        return 1
+    print(f"{username} is {'now' if action == 'grant' else 'no longer'} an administrator.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    config, command = parse(argv)
+    logging.basicConfig(
+        level=config.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if command:
+        return run_admin(config, command[1], command[2])
+    return run_server(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

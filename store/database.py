@@ -1,0 +1,53 @@
+"""The connection to MongoDB and the repositories that use it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+
+from store.sessions import SessionRepository
+from store.tokens import TokenRepository
+from store.users import UserRepository
+
+
+class Store:
+    """Owns the client; offers one repository per collection.
+
+    Only ``store/`` touches collections: the rest of Arena goes through the
+    repositories' methods, whose arguments are plain values (never query
+    documents), so nothing from a request can turn into a query operator.
+    """
+
+    def __init__(self, uri: str, database: str, *, timeout_ms: int = 5000) -> None:
+        self.client: AsyncMongoClient = AsyncMongoClient(
+            uri,
+            serverSelectionTimeoutMS=timeout_ms,
+            connectTimeoutMS=timeout_ms,
+            uuidRepresentation="standard",
+            tz_aware=True,
+        )
+        self.db = self.client[database]
+        self.users = UserRepository(self.db["users"])
+        self.tokens = TokenRepository(self.db["tokens"])
+        self.sessions = SessionRepository(self.db["sessions"])
+
+    @property
+    def repositories(self) -> list[object]:
+        return [self.users, self.tokens, self.sessions]
+
+    async def ensure_indexes(self) -> None:
+        """Create every index; idempotent, run at each start-up."""
+        for repository in self.repositories:
+            await repository.ensure_indexes()  # type: ignore[attr-defined]
+
+    async def ping(self, timeout: float = 2.0) -> bool:
+        try:
+            await asyncio.wait_for(self.client.admin.command("ping"), timeout)
+        except (PyMongoError, TimeoutError, OSError):
+            return False
+        return True
+
+    async def close(self) -> None:
+        await self.client.close()

@@ -1,0 +1,260 @@
+"""The embedded database: a child process speaking the MongoDB wire protocol.
+
+When ``MONGODB_URI`` is not set, Arena runs its own database next to itself:
+``mongod`` when one is on ``PATH``, otherwise FerretDB with its SQLite backend
+(data in one folder, no server to install).  FerretDB is built once from the
+Go module proxy into a cache folder outside the checkout, so a fresh clone
+reuses the binary.
+
+The child never outlives the server: it is started with ``PR_SET_PDEATHSIG``
+so the kernel kills it if the server dies, even by SIGKILL, and its pid is
+recorded in the data directory so the next start on the same directory can
+find it (``find_running``, used by ``server.py admin``) or replace it.
+
+Everything here is synchronous: it runs before the event loop starts and
+after it stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("arena.store.embedded")
+
+FERRETDB_VERSION = "v1.24.2"
+FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+_PIDFILE = "embedded-db.json"
+_PR_SET_PDEATHSIG = 1
+
+
+class EmbeddedDatabaseError(RuntimeError):
+    """The embedded database could not be built or started."""
+
+
+def cache_dir() -> Path:
+    """Where built binaries live: outside any checkout, shared by all of them."""
+    explicit = os.environ.get("ARENA_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "arena"
+
+
+def ferretdb_binary() -> Path:
+    return cache_dir() / f"ferretdb-{FERRETDB_VERSION}" / "ferretdb"
+
+
+def ensure_ferretdb() -> Path:
+    """Return the FerretDB binary, building it with Go on first use.
+
+    A plain ``go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2``
+    does not give a working binary: the module zip lacks the generated
+    ``build/version/version.txt``, and such a build panics at start-up
+    ("Invalid build/version/version.txt file content").  So the module is
+    downloaded (``go mod download``), copied to a writable folder, given its
+    ``version.txt``, and built there.  A file lock keeps two concurrent first
+    runs from building twice.
+    """
+    binary = ferretdb_binary()
+    if binary.exists():
+        return binary
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    with open(binary.parent / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not binary.exists():
+            _build_ferretdb(binary)
+    return binary
+
+
+def _build_ferretdb(binary: Path) -> None:
+    go = shutil.which("go")
+    if go is None:
+        raise EmbeddedDatabaseError(
+            "Neither mongod nor Go is installed: install one, or set MONGODB_URI."
+        )
+    log.warning("building FerretDB %s into %s (once)", FERRETDB_VERSION, binary.parent)
+    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
+    download = subprocess.run(
+        [go, "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],
+        cwd=binary.parent, env=env, capture_output=True, text=True,
+    )
+    if download.returncode != 0:
+        raise EmbeddedDatabaseError(f"cannot download FerretDB: {download.stdout}{download.stderr}")
+    source = binary.parent / "src"
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.copytree(json.loads(download.stdout)["Dir"], source)
+    for path in source.rglob("*"):
+        path.chmod(path.stat().st_mode | 0o200)
+    (source / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
+    partial = binary.with_suffix(".partial")
+    build = subprocess.run(
+        [go, "build", "-trimpath", "-o", str(partial), "./cmd/ferretdb"],
+        cwd=source, env=env, capture_output=True, text=True,
+    )
+    if build.returncode != 0:
+        raise EmbeddedDatabaseError(f"cannot build FerretDB: {build.stderr}")
+    partial.rename(binary)
+    shutil.rmtree(source, ignore_errors=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _port_open(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        return True
+    return False
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: ask the kernel to SIGKILL it when we die."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _is_database_process(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    name = os.path.basename(cmdline.split(b"\0", 1)[0])
+    return name in (b"ferretdb", b"mongod")
+
+
+@dataclass
+class RunningDatabase:
+    pid: int
+    port: int
+    kind: str
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/"
+
+
+def find_running(data_dir: Path) -> RunningDatabase | None:
+    """The embedded database a live process left running in ``data_dir``, if any."""
+    try:
+        record = json.loads((data_dir / _PIDFILE).read_text())
+        found = RunningDatabase(int(record["pid"]), int(record["port"]), str(record["kind"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if _is_database_process(found.pid) and _port_open(found.port):
+        return found
+    return None
+
+
+class EmbeddedDatabase:
+    """One database child process serving the data in ``data_dir``."""
+
+    def __init__(self, data_dir: Path, *, log_level: str = "warn") -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.log_level = log_level
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.kind = ""
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/"
+
+    def start(self, timeout: float = 60.0) -> str:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._replace_stale()
+        self.port = free_port()
+        command = self._command()
+        log_path = self.data_dir / f"{self.kind}.log"
+        with open(log_path, "ab") as log_file:
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent, start_new_session=True,
+            )
+        (self.data_dir / _PIDFILE).write_text(
+            json.dumps({"pid": self.process.pid, "port": self.port, "kind": self.kind})
+        )
+        deadline = time.monotonic() + timeout
+        while not _port_open(self.port):
+            if self.process.poll() is not None:
+                tail = log_path.read_text(errors="replace")[-2000:]
+                raise EmbeddedDatabaseError(f"{self.kind} exited at start-up:\n{tail}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise EmbeddedDatabaseError(f"{self.kind} did not listen within {timeout} s")
+            time.sleep(0.05)
+        log.info("embedded %s (pid %d) on %s", self.kind, self.process.pid, self.uri)
+        return self.uri
+
+    def _command(self) -> list[str]:
+        mongod = shutil.which("mongod")
+        if mongod:
+            self.kind = "mongod"
+            db_path = self.data_dir / "mongod"
+            db_path.mkdir(exist_ok=True)
+            return [mongod, "--dbpath", str(db_path), "--bind_ip", "127.0.0.1",
+                    "--port", str(self.port), "--quiet"]
+        self.kind = "ferretdb"
+        db_path = self.data_dir / "ferretdb"
+        db_path.mkdir(exist_ok=True)
+        return [
+            str(ensure_ferretdb()),
+            "--handler=sqlite",
+            f"--sqlite-url=file:{db_path}/",
+            f"--state-dir={db_path}",
+            f"--listen-addr=127.0.0.1:{self.port}",
+            "--debug-addr=-",
+            "--telemetry=disable",
+            f"--log-level={self.log_level}",
+        ]
+
+    def _replace_stale(self) -> None:
+        """Stop a database an earlier run left behind on this data directory."""
+        stale = find_running(self.data_dir)
+        if stale is None:
+            return
+        log.warning("stopping the %s (pid %d) left by an earlier run", stale.kind, stale.pid)
+        _terminate(stale.pid)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        with contextlib.suppress(OSError):
+            (self.data_dir / _PIDFILE).unlink()
+
+    def kill(self) -> None:
+        """SIGKILL the child at once (for tests of a database going away)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def _terminate(pid: int, timeout: float = 10.0) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _is_database_process(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _is_database_process(pid):
+            os.kill(pid, signal.SIGKILL)
