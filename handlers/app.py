@@ -10,6 +10,13 @@ from tornado.web import Application, URLSpec
 from handlers.accounts import LoginHandler, LogoutHandler, SignUpHandler, TokenHandler
 from handlers.base import NotFoundHandler
 from handlers.context import AppContext
+from handlers.library import (
+    ActionsHandler,
+    FlagHandler,
+    ListHandler,
+    RatingsHandler,
+    StatsHandler,
+)
 from handlers.ops import HealthHandler, MetricsHandler, OpenAPIHandler
 from handlers.users import MeHandler, UserDetailHandler, UsersHandler
 
@@ -22,6 +29,11 @@ ROUTES: list[tuple[str, type]] = [
     ("/api/users/", UsersHandler),
     ("/api/users/me/", MeHandler),
     ("/api/users/{username}/", UserDetailHandler),
+    ("/api/actions/", ActionsHandler),
+    ("/api/actions/ratings/", RatingsHandler),
+    ("/api/actions/stats/", StatsHandler),
+    ("/api/actions/lists/{flag}/", ListHandler),
+    ("/api/actions/{action}/", FlagHandler),
     ("/healthz", HealthHandler),
     ("/metrics", MetricsHandler),
     ("/api/openapi.json", OpenAPIHandler),

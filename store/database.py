@@ -7,6 +7,9 @@ import asyncio
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
+from store.counters import CounterRepository
+from store.library import GameRepository, LibraryRepository
+from store.locks import KeyedLocks
 from store.sessions import SessionRepository
 from store.tokens import TokenRepository
 from store.users import UserRepository
@@ -32,10 +35,14 @@ class Store:
         self.users = UserRepository(self.db["users"])
         self.tokens = TokenRepository(self.db["tokens"])
         self.sessions = SessionRepository(self.db["sessions"])
+        self.locks = KeyedLocks()
+        self.counters = CounterRepository(self.db["counters"], self.locks)
+        self.games = GameRepository(self.db["games"], self.counters, self.locks)
+        self.library = LibraryRepository(self.db["library"], self.locks)
 
     @property
     def repositories(self) -> list[object]:
-        return [self.users, self.tokens, self.sessions]
+        return [self.users, self.tokens, self.sessions, self.counters, self.games, self.library]
 
     async def ensure_indexes(self) -> None:
         """Create every index; idempotent, run at each start-up."""

@@ -1,0 +1,26 @@
+"""The ``counters`` collection: integer id sequences (games, matches)."""
+
+from __future__ import annotations
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+
+from store.locks import KeyedLocks
+
+
+class CounterRepository:
+    def __init__(self, collection: AsyncCollection, locks: KeyedLocks) -> None:
+        self.collection = collection
+        self.locks = locks
+
+    async def ensure_indexes(self) -> None:
+        pass  # keyed by _id
+
+    async def next(self, name: str) -> int:
+        """The next integer of sequence ``name`` (1, 2, 3…); atomic, never reused."""
+        async with self.locks.hold(("counters", name)):
+            counter = await self.collection.find_one_and_update(
+                {"_id": name}, {"$inc": {"value": 1}}, upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        return int(counter["value"])
