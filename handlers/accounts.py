@@ -97,8 +97,10 @@ class TokenHandler(CredentialsHandler):
     async def delete(self) -> None:
         if self.user is None or self.session is not None:
             raise errors.not_authenticated()  # only a token can delete itself
-        await self.ctx.store.users.next_token_generation(self.user["_id"])
-        await self.ctx.store.tokens.revoke(self.user["_id"])
+        user_id, generation = self.user["_id"], self.user.get("token_generation", 0)
+        await self.ctx.store.users.next_token_generation(user_id)  # dead from here on
+        await self.ctx.store.tokens.revoke(digest(derive_token(self.ctx.secret, user_id,
+                                                               generation)))
         self.set_status(204)
         self.finish()
 

@@ -191,7 +191,7 @@ async def user_for_token(ctx: AppContext, token: str) -> dict[str, Any] | None:
     record = await ctx.store.tokens.by_digest(digest(token))
     if record is None:
         return None
-    user = await ctx.store.users.by_id(record["_id"])
+    user = await ctx.store.users.by_id(record["user_id"])
     if user is None or user.get("token_generation", 0) != record.get("generation"):
         return None
     return user

@@ -44,10 +44,7 @@ class ActionsHandler(LibraryHandler):
     )}
 
     async def get(self) -> None:
-        game = await self.ctx.store.games.by_igdb(self.igdb_from_query())
-        entry = await self.ctx.store.library.entry(self.user_id, game) if game else None
-        flags = entry.get("flags", []) if entry else []
-        self.send({flag: flag in flags for flag in FLAGS})
+        self.send(await self.ctx.store.library.flags_of(self.user_id, self.igdb_from_query()))
 
 
 class FlagHandler(LibraryHandler):
@@ -68,8 +65,8 @@ class FlagHandler(LibraryHandler):
         game = await store.games.get_or_create(igdb, name)
         now_set, changed = await store.library.set_flag(self.user_id, game, flag, value)
         if changed:
-            await store.games.count(game["_id"], {flag: 1 if now_set else -1})
-        self.send({"game": game["_id"], "user": self.user_id, "action": action, "value": now_set})
+            await store.games.count(game, {flag: 1 if now_set else -1})
+        self.send({"game": game["id"], "user": self.user_id, "action": action, "value": now_set})
 
 
 class RatingsHandler(LibraryHandler):
@@ -90,15 +87,15 @@ class RatingsHandler(LibraryHandler):
         store = self.ctx.store
         game = await store.games.get_or_create(igdb, name)
         before = await store.library.rate(self.user_id, game, rating)
-        await store.games.count(game["_id"], {"ratings": 1 if before is None else 0,
-                                              "rating_sum": rating - (before or 0)})
-        self.send({"game": game["_id"], "user": self.user_id, "rating": rating})
+        await store.games.count(game, {"ratings": 1 if before is None else 0,
+                                       "rating_sum": rating - (before or 0)})
+        self.send({"game": game["id"], "user": self.user_id, "rating": rating})
 
     async def get(self) -> None:
-        game = await self.ctx.store.games.by_igdb(self.igdb_from_query("game"))
-        entry = await self.ctx.store.library.entry(self.user_id, game) if game else None
-        self.send({"game": game["_id"] if game else None, "user": self.user_id,
-                   "rating": entry.get("rating") if entry else None})
+        igdb = self.igdb_from_query("game")
+        game = await self.ctx.store.games.by_igdb(igdb)
+        rating = await self.ctx.store.library.rating_of(self.user_id, igdb) if game else None
+        self.send({"game": game["id"] if game else None, "user": self.user_id, "rating": rating})
 
 
 class ListHandler(LibraryHandler):

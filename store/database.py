@@ -38,7 +38,9 @@ class Store:
         self.locks = KeyedLocks()
         self.counters = CounterRepository(self.db["counters"], self.locks)
         self.games = GameRepository(self.db["games"], self.counters, self.locks)
-        self.library = LibraryRepository(self.db["library"], self.locks)
+        self.library = LibraryRepository(
+            self.db["library_flags"], self.db["library_ratings"], self.locks
+        )
 
     @property
     def repositories(self) -> list[object]:
