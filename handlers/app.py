@@ -17,6 +17,7 @@ from handlers.library import (
     RatingsHandler,
     StatsHandler,
 )
+from handlers.lobbies import LobbiesHandler, LobbyListHandler, LobbyMembersHandler
 from handlers.ops import HealthHandler, MetricsHandler, OpenAPIHandler
 from handlers.users import MeHandler, UserDetailHandler, UsersHandler
 
@@ -34,6 +35,9 @@ ROUTES: list[tuple[str, type]] = [
     ("/api/actions/stats/", StatsHandler),
     ("/api/actions/lists/{flag}/", ListHandler),
     ("/api/actions/{action}/", FlagHandler),
+    ("/games", LobbiesHandler),
+    ("/games/list", LobbyListHandler),
+    ("/games/users", LobbyMembersHandler),
     ("/healthz", HealthHandler),
     ("/metrics", MetricsHandler),
     ("/api/openapi.json", OpenAPIHandler),

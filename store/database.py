@@ -9,6 +9,7 @@ from pymongo.errors import PyMongoError
 
 from store.counters import CounterRepository
 from store.library import GameRepository, LibraryRepository
+from store.lobbies import LobbyRepository
 from store.locks import KeyedLocks
 from store.sessions import SessionRepository
 from store.tokens import TokenRepository
@@ -38,13 +39,15 @@ class Store:
         self.locks = KeyedLocks()
         self.counters = CounterRepository(self.db["counters"], self.locks)
         self.games = GameRepository(self.db["games"], self.counters, self.locks)
+        self.lobbies = LobbyRepository(self.db["lobbies"], self.locks)
         self.library = LibraryRepository(
             self.db["library_flags"], self.db["library_ratings"], self.locks
         )
 
     @property
     def repositories(self) -> list[object]:
-        return [self.users, self.tokens, self.sessions, self.counters, self.games, self.library]
+        return [self.users, self.tokens, self.sessions, self.counters, self.games, self.library,
+                self.lobbies]
 
     async def ensure_indexes(self) -> None:
         """Create every index; idempotent, run at each start-up."""
