@@ -142,6 +142,7 @@ async def serve(config: Config, uri: str) -> None:
     from tornado.httpserver import HTTPServer
     from tornado.netutil import bind_sockets
 
+    from actors.registry import Registry
     from handlers.app import make_app
     from handlers.context import AppContext
     from handlers.credentials import PasswordHasher
@@ -150,7 +151,11 @@ async def serve(config: Config, uri: str) -> None:
     store = Store(uri, config.database)
     await store.ensure_indexes()
     hasher = PasswordHasher(rounds=config.bcrypt_rounds)
-    context = AppContext(config=config, store=store, hasher=hasher, secret=load_secret(config))
+    registry = Registry(store, config)
+    await registry.restore()
+    context = AppContext(config=config, store=store, hasher=hasher, secret=load_secret(config),
+                         registry=registry)
+    context.collectors.append(registry.collect)
     app = make_app(context)
     server = HTTPServer(app, max_body_size=config.body_limit + 1024 * 1024)
     sockets = bind_sockets(config.port, config.address)
@@ -167,6 +172,7 @@ async def serve(config: Config, uri: str) -> None:
     finally:
         log.info("shutting down")
         server.stop()
+        await registry.shutdown()
         await server.close_all_connections()
         hasher.close()
         await store.close()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from actors.views import user_view
 from handlers import errors, validation
 from handlers.base import CSRF_COOKIE, SESSION_COOKIE, BaseHandler
 from handlers.credentials import derive_token, digest, new_key
 from handlers.openapi import STRING, operation
-from handlers.representations import user_view
 from store.users import UsernameTaken
 
 SESSION_LIFETIME = timedelta(days=14)

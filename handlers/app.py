@@ -18,7 +18,16 @@ from handlers.library import (
     StatsHandler,
 )
 from handlers.lobbies import LobbiesHandler, LobbyListHandler, LobbyMembersHandler
+from handlers.matches import (
+    CompletedMatchesHandler,
+    CompletedMatchHandler,
+    OngoingMatchesHandler,
+    OngoingMatchHandler,
+    OngoingMatchRoleHandler,
+    UserOngoingMatchHandler,
+)
 from handlers.ops import HealthHandler, MetricsHandler, OpenAPIHandler
+from handlers.socket import MatchSocket
 from handlers.users import MeHandler, UserDetailHandler, UsersHandler
 
 # (path template, handler).  ``{name}`` is a path segment passed to the method.
@@ -30,6 +39,13 @@ ROUTES: list[tuple[str, type]] = [
     ("/api/users/", UsersHandler),
     ("/api/users/me/", MeHandler),
     ("/api/users/{username}/", UserDetailHandler),
+    ("/api/users/{username}/ongoing_match/", UserOngoingMatchHandler),
+    ("/api/ongoing_matches/", OngoingMatchesHandler),
+    ("/api/ongoing_matches/{match_id}/", OngoingMatchHandler),
+    ("/api/ongoing_matches/{match_id}/{role}/", OngoingMatchRoleHandler),
+    ("/api/completed_matches/", CompletedMatchesHandler),
+    ("/api/completed_matches/{match_id}/", CompletedMatchHandler),
+    ("/ws/matches/{match_id}", MatchSocket),
     ("/api/actions/", ActionsHandler),
     ("/api/actions/ratings/", RatingsHandler),
     ("/api/actions/stats/", StatsHandler),
@@ -60,6 +76,7 @@ def make_app(context: AppContext) -> Application:
     return Application(
         specs,
         cookie_secret=context.secret,
+        websocket_max_message_size=context.config.frame_limit,
         default_handler_class=NotFoundHandler,
         default_handler_args={"context": context},
     )

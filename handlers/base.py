@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from tornado.httputil import HTTPServerRequest
@@ -77,23 +78,10 @@ class BaseHandler(RequestHandler):
 
     async def authenticate(self) -> None:
         """Set ``self.user`` (and ``self.session`` for cookie logins)."""
-        header = self.request.headers.get("Authorization") or self.request.headers.get(
-            "Authentication"
-        )
-        if header:
-            scheme, _, token = header.strip().partition(" ")
-            if scheme.lower() in ("token", "bearer"):
-                self.user = await user_for_token(self.ctx, token.strip())
-                if self.user is None:
-                    raise errors.invalid_token()
-                return
-        key = self.get_signed_cookie(SESSION_COOKIE)
-        if key:
-            self.session = await self.ctx.store.sessions.live(digest(key.decode()))
-            if self.session is not None:
-                self.user = await self.ctx.store.users.by_id(self.session["user_id"])
-                if self.user is None:
-                    self.session = None
+        identity = await identify(self, self.ctx)
+        if identity.bad_token:
+            raise errors.invalid_token()
+        self.user, self.session = identity.user, identity.session
 
     def check_csrf(self) -> None:
         assert self.session is not None
@@ -182,6 +170,33 @@ class BaseHandler(RequestHandler):
 
     def on_finish(self) -> None:
         self.ctx.http_requests[(self.request.method or "", self.get_status())] += 1
+
+
+@dataclass
+class Identity:
+    user: dict[str, Any] | None = None
+    session: dict[str, Any] | None = None
+    bad_token: bool = False  # a token was sent and it is not valid
+
+
+async def identify(handler: RequestHandler, ctx: AppContext) -> Identity:
+    """Who sent this request: a token header (``Token``/``Bearer``, under
+    ``Authorization`` or the seed's ``Authentication``) or the session cookie."""
+    headers = handler.request.headers
+    header = headers.get("Authorization") or headers.get("Authentication")
+    if header:
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() in ("token", "bearer"):
+            user = await user_for_token(ctx, token.strip())
+            return Identity(user=user, bad_token=user is None)
+    key = handler.get_signed_cookie(SESSION_COOKIE)
+    if key:
+        session = await ctx.store.sessions.live(digest(key.decode()))
+        if session is not None:
+            user = await ctx.store.users.by_id(session["user_id"])
+            if user is not None:
+                return Identity(user=user, session=session)
+    return Identity()
 
 
 async def user_for_token(ctx: AppContext, token: str) -> dict[str, Any] | None:

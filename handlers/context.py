@@ -11,6 +11,7 @@ from handlers.credentials import PasswordHasher
 from store import Store
 
 if TYPE_CHECKING:
+    from actors.registry import Registry
     from server import Config
 
 
@@ -20,6 +21,7 @@ class AppContext:
     store: Store
     hasher: PasswordHasher
     secret: bytes
+    registry: Registry | None = None
     http_requests: Counter[tuple[str, int]] = field(default_factory=Counter)
     #: Functions that return Prometheus text lines for ``/metrics``.
     collectors: list[Callable[[], Iterable[str]]] = field(default_factory=list)

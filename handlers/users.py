@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from actors.views import user_view
 from handlers import errors
 from handlers.base import BaseHandler
 from handlers.openapi import PAGING, operation
-from handlers.representations import user_view
 from store.users import USER_ORDERINGS
 
 TAG = "users"

@@ -11,6 +11,7 @@ from store.counters import CounterRepository
 from store.library import GameRepository, LibraryRepository
 from store.lobbies import LobbyRepository
 from store.locks import KeyedLocks
+from store.matches import MatchRepository
 from store.sessions import SessionRepository
 from store.tokens import TokenRepository
 from store.users import UserRepository
@@ -33,10 +34,11 @@ class Store:
             tz_aware=True,
         )
         self.db = self.client[database]
-        self.users = UserRepository(self.db["users"])
+        self.locks = KeyedLocks()
+        self.users = UserRepository(self.db["users"], self.locks)
         self.tokens = TokenRepository(self.db["tokens"])
         self.sessions = SessionRepository(self.db["sessions"])
-        self.locks = KeyedLocks()
+        self.matches = MatchRepository(self.db["ongoing_matches"], self.db["completed_matches"])
         self.counters = CounterRepository(self.db["counters"], self.locks)
         self.games = GameRepository(self.db["games"], self.counters, self.locks)
         self.lobbies = LobbyRepository(self.db["lobbies"], self.locks)
@@ -47,7 +49,7 @@ class Store:
     @property
     def repositories(self) -> list[object]:
         return [self.users, self.tokens, self.sessions, self.counters, self.games, self.library,
-                self.lobbies]
+                self.lobbies, self.matches]
 
     async def ensure_indexes(self) -> None:
         """Create every index; idempotent, run at each start-up."""

@@ -9,6 +9,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from store.locks import KeyedLocks
 from store.timestamps import now
 
 User = dict[str, Any]
@@ -30,8 +31,11 @@ class UsernameTaken(Exception):
 
 
 class UserRepository:
-    def __init__(self, collection: AsyncCollection) -> None:
+    """Users.  Updates of one user are serialized in-process (see ``store.locks``)."""
+
+    def __init__(self, collection: AsyncCollection, locks: KeyedLocks) -> None:
         self.collection = collection
+        self.locks = locks
 
     async def ensure_indexes(self) -> None:
         # Case-insensitive uniqueness: a unique index on a lower-cased copy.
@@ -39,6 +43,7 @@ class UserRepository:
         await self.collection.create_index("username")
         await self.collection.create_index([("elo", ASCENDING), ("date_joined", ASCENDING)])
         await self.collection.create_index("date_joined")
+        await self.collection.create_index("ongoing_match")
 
     async def create(
         self, *, username: str, password_hash: bytes, email: str, first_name: str, last_name: str
@@ -79,13 +84,57 @@ class UserRepository:
         cursor = self.collection.find({}).sort(USER_ORDERINGS[ordering]).skip(offset).limit(limit)
         return await cursor.to_list(), total
 
+    async def by_ids(self, user_ids: list[str]) -> dict[str, User]:
+        return {user_id: user for user_id in user_ids
+                if (user := await self.by_id(user_id)) is not None}
+
     async def set_admin(self, username: str, is_admin: bool) -> User | None:
-        return await self.collection.find_one_and_update(
-            {"username": username},
-            {"$set": {"is_admin": is_admin}},
-            return_document=ReturnDocument.AFTER,
-        )
+        user = await self.by_username(username)
+        if user is None:
+            return None
+        async with self.locks.hold(("users", user["_id"])):
+            return await self.collection.find_one_and_update(
+                {"_id": user["_id"]}, {"$set": {"is_admin": is_admin}},
+                return_document=ReturnDocument.AFTER,
+            )
 
     async def next_token_generation(self, user_id: str) -> None:
         """Invalidate every token derived from the user's current generation."""
-        await self.collection.update_one({"_id": user_id}, {"$inc": {"token_generation": 1}})
+        async with self.locks.hold(("users", user_id)):
+            await self.collection.update_one({"_id": user_id}, {"$inc": {"token_generation": 1}})
+
+    # -- membership of a match: a user is in at most one ------------------------
+
+    async def claim(self, user_id: str, match_id: int, role: str) -> bool:
+        """Put the user in the match if they are in none; False if they are in one."""
+        async with self.locks.hold(("users", user_id)):
+            result = await self.collection.update_one(
+                {"_id": user_id, "ongoing_match": None},
+                {"$set": {"ongoing_match": match_id, "role": role}},
+            )
+        return result.modified_count == 1
+
+    async def release(self, user_id: str, match_id: int) -> None:
+        """Take the user out of ``match_id`` (and of no other match)."""
+        async with self.locks.hold(("users", user_id)):
+            await self.collection.update_one(
+                {"_id": user_id, "ongoing_match": match_id},
+                {"$set": {"ongoing_match": None, "role": None}},
+            )
+
+    async def finish_match(self, user_id: str, match_id: int, elo: int) -> None:
+        """Set the elo a match left and release the user, once.
+
+        Guarded by ``ongoing_match``: a replay after a crash finds the user
+        released and changes nothing; the elo is an absolute value computed
+        from the ratings before the match, so it is never applied twice.
+        """
+        async with self.locks.hold(("users", user_id)):
+            await self.collection.update_one(
+                {"_id": user_id, "ongoing_match": match_id},
+                {"$set": {"elo": elo, "ongoing_match": None, "role": None}},
+            )
+
+    async def in_matches(self) -> list[User]:
+        """Every user who is in some match."""
+        return await self.collection.find({"ongoing_match": {"$ne": None}}).to_list()

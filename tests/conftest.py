@@ -15,6 +15,7 @@ from pathlib import Path
 import pymongo
 import pytest
 
+from actors.registry import Registry
 from handlers.app import make_app
 from handlers.context import AppContext
 from handlers.credentials import PasswordHasher
@@ -57,8 +58,12 @@ def context(io_loop, database_uri: str, database_name: str, config: Config) -> I
     store = Store(database_uri, database_name)
     io_loop.run_sync(store.ensure_indexes)
     hasher = PasswordHasher(rounds=config.bcrypt_rounds)
-    context = AppContext(config=config, store=store, hasher=hasher, secret=TEST_SECRET)
+    registry = Registry(store, config)
+    context = AppContext(config=config, store=store, hasher=hasher, secret=TEST_SECRET,
+                         registry=registry)
+    context.collectors.append(registry.collect)
     yield context
+    io_loop.run_sync(registry.shutdown)
     io_loop.run_sync(store.close)
     hasher.close()
 

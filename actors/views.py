@@ -1,4 +1,4 @@
-"""How stored documents are shown: the JSON shapes of the contract."""
+"""The JSON shapes of users and matches, shared by REST handlers and the socket."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ from typing import Any
 
 _PUBLIC_USER_FIELDS = ("username", "date_joined", "elo", "ongoing_match", "role",
                        "first_name", "last_name")
+_COMPLETED_FIELDS = ("game", "winner", "loser", "start_timestamp", "completion_timestamp",
+                     "winner_score", "loser_score", "winner_elo_before_match",
+                     "loser_elo_before_match", "winner_elo_after_match",
+                     "loser_elo_after_match", "reason")
 
 
 def user_view(user: dict[str, Any], *, own: bool = False) -> dict[str, Any]:
@@ -15,3 +19,7 @@ def user_view(user: dict[str, Any], *, own: bool = False) -> dict[str, Any]:
         view["email"] = user.get("email", "")
         view["is_admin"] = bool(user.get("is_admin"))
     return view
+
+
+def completed_view(match: dict[str, Any]) -> dict[str, Any]:
+    return {"id": match["id"], **{name: match[name] for name in _COMPLETED_FIELDS}}

@@ -1,0 +1,652 @@
+"""One live match: a coroutine with a mailbox that owns the match's state.
+
+Every command for the match (a socket attaching, detaching or sending a
+frame, a REST delete, a timer firing) is a message in the mailbox, handled one
+at a time in arrival order.  Handling one is a transaction in memory:
+
+1. work on a *draft*, a deep copy of the adopted state, collecting events;
+2. persist the draft (write-ahead: the state an event shows is stored first);
+3. adopt the draft, number the events and broadcast them.
+
+A command that fails (a refused move, a database error, a bug) leaves the
+adopted state as it was and answers its sender with an error; the actor
+lives on.  Broadcasting never awaits a socket: each socket queues its output
+and closes itself if it falls too far behind.
+
+The end of a match is made exactly-once without transactions: the decision
+(result and new ratings) is stored first in the ongoing document
+(``phase: "ending"``), then each step is idempotent and replayed at start-up
+if the process died in between: store the completed match (its ``_id`` is
+the match id), set each player's new elo while releasing them (guarded by
+``ongoing_match``), release the spectators, delete the ongoing document.
+Cancelling works the same way with ``phase: "cancelling"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from actors import elo
+from actors.games import GAMES, IllegalMove, Rules, Seat, other
+from actors.views import completed_view, user_view
+from store.timestamps import now
+
+if TYPE_CHECKING:
+    from actors.registry import Registry
+
+log = logging.getLogger("arena.match")
+
+ROLE_CODES = {"host": "H", "challenger": "C", "spectator": "S"}
+PLAYER_SEATS: tuple[Seat, Seat] = ("host", "challenger")
+
+
+class Socket(Protocol):
+    """What the actor needs of a connection; the socket handler provides it."""
+
+    user_id: str | None
+
+    def send(self, text: str) -> None:
+        """Queue a frame; never blocks (a socket too far behind closes itself)."""
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
+class CommandError(Exception):
+    """A refused command: the protocol ``error`` code and message for its sender."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# -- mailbox messages ----------------------------------------------------------------
+
+
+@dataclass
+class Attach:
+    socket: Socket
+    user: dict[str, Any]
+
+
+@dataclass
+class Detach:
+    socket: Socket
+
+
+@dataclass
+class Frame:
+    socket: Socket
+    message: dict[str, Any]
+
+
+@dataclass
+class Cancel:
+    """REST ``DELETE``: only the host, only before the start."""
+
+    user_id: str
+    reply: asyncio.Future[None]
+
+
+@dataclass
+class Tick:
+    kind: str  # "grace", "turn" or "idle"
+    key: Any
+
+
+@dataclass
+class Draft:
+    """A command's work in progress: the next state and the events it will send."""
+
+    doc: dict[str, Any]
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: Claims to undo if persisting the draft fails.
+    claimed: list[str] = field(default_factory=list)
+
+
+def fault_point(step: str) -> None:
+    """Test hook: ``ARENA_CRASH_AT=<step>`` kills the process there (crash tests)."""
+    if os.environ.get("ARENA_CRASH_AT") == step:
+        log.warning("ARENA_CRASH_AT=%s: killing the process", step)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class MatchActor:
+    def __init__(self, doc: dict[str, Any], users: dict[str, dict[str, Any]],
+                 registry: Registry) -> None:
+        self.doc = doc
+        self.users = users  # the participants' user documents, by id
+        self.registry = registry
+        self.store = registry.store
+        self.config = registry.config
+        self.metrics = registry.metrics
+        self.rules: Rules = GAMES[doc["game"]]
+        self.mailbox: asyncio.Queue[Any] = asyncio.Queue()
+        self.sockets: dict[str, Socket] = {}
+        self.disconnected: set[str] = set()
+        self.timers: dict[tuple[str, Any], asyncio.TimerHandle] = {}
+        self.finished = False
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def id(self) -> int:
+        return int(self.doc["id"])
+
+    # -- life ----------------------------------------------------------------------
+
+    def start(self, *, restored: bool = False) -> None:
+        self.task = asyncio.get_running_loop().create_task(self.run(), name=f"match-{self.id}")
+        if restored:
+            # After a restart everyone counts as dropped now: each has the grace period.
+            for user_id in self.participants():
+                self.disconnected.add(user_id)
+                self.set_timer("grace", user_id, self.config.grace_period)
+            if self.doc["is_started"]:
+                self.restart_turn_clock()
+        if not self.doc["is_started"]:
+            self.set_timer("idle", None, self.config.idle_timeout)
+
+    def post(self, message: Any) -> None:
+        if self.finished:
+            self.turn_away(message)
+        else:
+            self.mailbox.put_nowait(message)
+
+    @staticmethod
+    def turn_away(message: Any) -> None:
+        """Answer a message that reached the actor after its match was over."""
+        if isinstance(message, Cancel) and not message.reply.done():
+            message.reply.set_exception(CommandError("not_found", "The match is over."))
+        elif isinstance(message, Attach):
+            message.socket.close(4404, "No such match")
+
+    async def run(self) -> None:
+        try:
+            await self.serve()
+        finally:
+            self.finished = True
+            while not self.mailbox.empty():
+                self.turn_away(self.mailbox.get_nowait())
+
+    async def serve(self) -> None:
+        while not self.finished:
+            message = await self.mailbox.get()
+            try:
+                await self.dispatch(message)
+                if self.finished:  # after the last event and the sender's ack
+                    for socket in list(self.sockets.values()):
+                        socket.close(4410, "The match is over")
+                    self.sockets.clear()
+            except Exception:
+                log.exception("match %s: command %r failed", self.id, type(message).__name__)
+                if isinstance(message, Frame):
+                    self.reply_error(message.socket, message.message, "internal_error",
+                                     "The server could not apply that; nothing changed.")
+                elif isinstance(message, Cancel) and not message.reply.done():
+                    message.reply.set_exception(CommandError("internal_error", "failed"))
+        self.cancel_timers()
+
+    async def dispatch(self, message: Any) -> None:
+        if isinstance(message, Frame):
+            await self.on_frame(message)
+        elif isinstance(message, Attach):
+            await self.on_attach(message)
+        elif isinstance(message, Detach):
+            await self.on_detach(message)
+        elif isinstance(message, Cancel):
+            await self.on_cancel(message)
+        elif isinstance(message, Tick):
+            await self.on_tick(message)
+
+    # -- who is who ---------------------------------------------------------------------
+
+    def participants(self) -> list[str]:
+        ids = [self.doc["host_id"]]
+        if self.doc["challenger_id"]:
+            ids.append(self.doc["challenger_id"])
+        return ids + list(self.doc["spectator_ids"])
+
+    @staticmethod
+    def role_of(doc: dict[str, Any], user_id: str) -> str | None:
+        if user_id == doc["host_id"]:
+            return "host"
+        if user_id == doc["challenger_id"]:
+            return "challenger"
+        if user_id in doc["spectator_ids"]:
+            return "spectator"
+        return None
+
+    def seat_of(self, user_id: str) -> Seat | None:
+        role = self.role_of(self.doc, user_id)
+        return role if role in PLAYER_SEATS else None  # type: ignore[return-value]
+
+    # -- representations ---------------------------------------------------------------
+
+    def member_view(self, user_id: str | None, doc: dict[str, Any] | None = None) -> Any:
+        doc = doc or self.doc
+        if user_id is None or user_id not in self.users:
+            return None
+        role = self.role_of(doc, user_id)
+        return user_view({**self.users[user_id], "ongoing_match": self.id,
+                          "role": ROLE_CODES.get(role or "")})
+
+    def representation(self, doc: dict[str, Any] | None = None) -> dict[str, Any]:
+        doc = doc or self.doc
+        return {
+            "id": self.id,
+            "game": doc["game"],
+            "target_score": doc["target_score"],
+            "host": self.member_view(doc["host_id"], doc),
+            "challenger": self.member_view(doc["challenger_id"], doc),
+            "spectators": [self.member_view(s, doc) for s in doc["spectator_ids"]],
+            "creation_timestamp": doc["creation_timestamp"],
+            "start_timestamp": doc["start_timestamp"],
+            "is_started": doc["is_started"],
+            "is_challenger_ready": doc["is_challenger_ready"],
+            "score": self.rules.score(doc["state"]),
+        }
+
+    def snapshot(self, user_id: str) -> str:
+        return json.dumps({
+            "type": "snapshot", "seq": self.doc["seq"], "you": self.role_of(self.doc, user_id),
+            "match": self.representation(),
+            "state": self.rules.view(self.doc["state"], self.seat_of(user_id)),
+        })
+
+    # -- the transaction -------------------------------------------------------------------
+
+    def draft(self) -> Draft:
+        return Draft(copy.deepcopy(self.doc))
+
+    async def commit(self, draft: Draft) -> int:
+        """Persist the draft, adopt it and broadcast its events; the last event's seq."""
+        first_seq = self.doc["seq"] + 1
+        draft.doc["seq"] = self.doc["seq"] + len(draft.events)
+        started = time.perf_counter()
+        try:
+            await self.store.matches.save(draft.doc)
+        except BaseException:
+            for user_id in draft.claimed:
+                await self.store.users.release(user_id, self.id)
+            raise
+        self.metrics.observe_write(time.perf_counter() - started)
+        self.doc = draft.doc
+        self.broadcast(draft.events, first_seq)
+        return self.doc["seq"]
+
+    def broadcast(self, events: list[tuple[str, dict[str, Any]]], first_seq: int) -> None:
+        """Send each event to every socket, encoded once per view of the state."""
+        if not self.sockets:
+            return
+        views: dict[Seat | None, list[str]] = {}
+        for viewer in (None, *PLAYER_SEATS):
+            state = self.rules.view(self.doc["state"], viewer)
+            views[viewer] = [
+                json.dumps({"type": "event", "seq": first_seq + n, "kind": kind, **fields,
+                            "state": state})
+                for n, (kind, fields) in enumerate(events)
+            ]
+        for user_id, socket in list(self.sockets.items()):
+            for text in views[self.seat_of(user_id)]:
+                socket.send(text)
+        self.metrics.frames_out += len(events) * len(self.sockets)
+
+    # -- sockets -----------------------------------------------------------------------
+
+    async def on_attach(self, message: Attach) -> None:
+        user_id = message.user["_id"]
+        previous = self.sockets.get(user_id)
+        if previous is not None and previous is not message.socket:
+            previous.close(4409, "Replaced by a newer socket")
+        self.sockets[user_id] = message.socket
+        if user_id in self.disconnected:
+            self.disconnected.discard(user_id)
+            self.clear_timer("grace", user_id)
+            self.users[user_id] = message.user
+            draft = self.draft()
+            draft.events.append(("reconnected", {"user": self.member_view(user_id),
+                                                 "role": self.role_of(self.doc, user_id)}))
+            # the reconnected event goes to the others; the returner gets the snapshot
+            del self.sockets[user_id]
+            await self.commit(draft)
+            self.sockets[user_id] = message.socket
+        if user_id == self.doc["host_id"]:
+            self.clear_timer("idle", None)
+        message.socket.send(self.snapshot(user_id))
+
+    async def on_detach(self, message: Detach) -> None:
+        user_id = message.socket.user_id
+        if user_id is None or self.sockets.get(user_id) is not message.socket:
+            return  # an observer that never authenticated, or a replaced socket
+        del self.sockets[user_id]
+        role = self.role_of(self.doc, user_id)
+        if role is None:
+            return
+        if user_id == self.doc["host_id"] and not self.doc["is_started"]:
+            self.set_timer("idle", None, self.config.idle_timeout)
+        draft = self.draft()
+        if role == "spectator":
+            self.remove_spectator(draft, user_id)
+            await self.commit(draft)
+            await self.store.users.release(user_id, self.id)
+            return
+        self.disconnected.add(user_id)
+        self.set_timer("grace", user_id, self.config.grace_period)
+        draft.events.append(("disconnected", {"user": self.member_view(user_id), "role": role}))
+        await self.commit(draft)
+
+    # -- frames ------------------------------------------------------------------------
+
+    def reply_error(self, socket: Socket, frame: dict[str, Any], code: str,
+                    message: str) -> None:
+        socket.send(json.dumps({"type": "error", "id": frame.get("id"), "code": code,
+                                "message": message}))
+
+    async def on_frame(self, message: Frame) -> None:
+        frame, socket = message.message, message.socket
+        user_id = socket.user_id
+        if user_id is None or self.sockets.get(user_id) is not socket:
+            return  # replaced meanwhile
+        handler = self.FRAME_HANDLERS.get(frame.get("type"))  # type: ignore[arg-type]
+        if handler is None:
+            self.reply_error(socket, frame, "unknown_type", f"Unknown type {frame.get('type')!r}.")
+            return
+        try:
+            seq = await handler(self, user_id, frame, socket)
+        except (CommandError, IllegalMove) as error:
+            self.reply_error(socket, frame, error.code, error.message)
+            return
+        if seq is not None:
+            socket.send(json.dumps({"type": "ack", "id": frame.get("id"), "seq": seq}))
+
+    async def do_join(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
+        role = frame.get("role")
+        if role not in ("challenger", "spectator"):
+            raise CommandError("bad_message", 'join needs "role": "challenger" or "spectator".')
+        if self.role_of(self.doc, user_id) is not None:
+            raise CommandError("already_in_match", "You are already in this match.")
+        if role == "challenger":
+            if self.doc["is_started"]:
+                raise CommandError("already_started", "The match has started.")
+            if self.doc["challenger_id"] is not None:
+                raise CommandError("match_full", "The match already has a challenger.")
+        user = await self.store.users.by_id(user_id)
+        if user is None or not await self.store.users.claim(user_id, self.id, ROLE_CODES[role]):
+            name = user["username"] if user else user_id
+            raise CommandError("already_in_match", f"User {name} is already in a match")
+        self.users[user_id] = user
+        draft = self.draft()
+        draft.claimed.append(user_id)
+        if role == "challenger":
+            draft.doc["challenger_id"] = user_id
+            draft.doc["is_challenger_ready"] = False
+        else:
+            draft.doc["spectator_ids"].append(user_id)
+        draft.events.append(("joined", {"user": self.member_view(user_id, draft.doc),
+                                        "role": role}))
+        return await self.commit(draft)
+
+    def require_role(self, user_id: str, *roles: str) -> str:
+        role = self.role_of(self.doc, user_id)
+        if role not in roles:
+            raise CommandError("forbidden", f"Your role ({role}) may not send that.")
+        return role  # type: ignore[return-value]
+
+    def require_not_started(self) -> None:
+        if self.doc["is_started"]:
+            raise CommandError("already_started", "The match has started.")
+
+    def require_started(self) -> None:
+        if not self.doc["is_started"]:
+            raise CommandError("not_started", "The match has not started.")
+
+    async def do_ready(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
+        self.require_role(user_id, "challenger")
+        self.require_not_started()
+        ready = frame["type"] == "ready"
+        draft = self.draft()
+        draft.doc["is_challenger_ready"] = ready
+        draft.events.append((frame["type"], {"user": self.member_view(user_id)}))
+        return await self.commit(draft)
+
+    async def do_start(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
+        self.require_role(user_id, "host")
+        self.require_not_started()
+        if self.doc["challenger_id"] is None or not self.doc["is_challenger_ready"]:
+            raise CommandError("not_ready", "The challenger must be present and ready.")
+        draft = self.draft()
+        draft.doc["is_started"] = True
+        draft.doc["start_timestamp"] = now()
+        draft.doc["state"] = self.rules.new_state(draft.doc["target_score"])
+        draft.events.append(("started", {"start_timestamp": draft.doc["start_timestamp"]}))
+        seq = await self.commit(draft)
+        self.clear_timer("idle", None)
+        self.restart_turn_clock()
+        return seq
+
+    async def do_move(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
+        seat = self.require_role(user_id, *PLAYER_SEATS)
+        self.require_started()
+        if "move" not in frame:
+            raise CommandError("bad_message", 'move needs a "move" object.')
+        turn_before = self.rules.turn_number(self.doc["state"])
+        state, events = self.rules.apply(self.doc["state"], seat, frame["move"])  # type: ignore[arg-type]
+        self.metrics.moves += 1
+        draft = self.draft()
+        draft.doc["state"] = state
+        draft.events.extend(events)
+        winner = self.rules.winner(state)
+        if winner is not None:
+            return await self.end(draft, winner, "score")
+        seq = await self.commit(draft)
+        if self.rules.turn_number(state) != turn_before:
+            self.restart_turn_clock()
+        return seq
+
+    async def do_resign(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
+        seat = self.require_role(user_id, *PLAYER_SEATS)
+        self.require_started()
+        return await self.end(self.draft(), other(seat), "resign")  # type: ignore[arg-type]
+
+    async def do_leave(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
+        role = self.role_of(self.doc, user_id)
+        draft = self.draft()
+        if role is None:
+            return self.doc["seq"]
+        if role == "spectator":
+            self.remove_spectator(draft, user_id)
+            seq = await self.commit(draft)
+            await self.store.users.release(user_id, self.id)
+            return seq
+        if self.doc["is_started"]:
+            return await self.end(draft, other(role), "resign")  # type: ignore[arg-type]
+        if role == "host":
+            return await self.cancel(draft)
+        self.remove_challenger(draft)
+        seq = await self.commit(draft)
+        await self.store.users.release(user_id, self.id)
+        return seq
+
+    async def do_ping(self, user_id: str, frame: dict[str, Any], socket: Socket) -> None:
+        socket.send(json.dumps({"type": "pong", "id": frame.get("id")}))  # the pong is the reply
+
+    async def do_auth(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
+        raise CommandError("bad_message", "This socket is already authenticated.")
+
+    FRAME_HANDLERS: dict[str, Callable[..., Any]] = {
+        "join": do_join, "ready": do_ready, "unready": do_ready, "start": do_start,
+        "move": do_move, "resign": do_resign, "leave": do_leave, "auth": do_auth,
+        "ping": do_ping,
+    }
+
+    def remove_spectator(self, draft: Draft, user_id: str) -> None:
+        draft.events.append(("left", {"user": self.member_view(user_id), "role": "spectator"}))
+        draft.doc["spectator_ids"].remove(user_id)
+
+    def remove_challenger(self, draft: Draft) -> None:
+        user_id = draft.doc["challenger_id"]
+        draft.events.append(("left", {"user": self.member_view(user_id), "role": "challenger"}))
+        draft.doc["challenger_id"] = None
+        draft.doc["is_challenger_ready"] = False
+        self.disconnected.discard(user_id)
+        self.clear_timer("grace", user_id)
+
+    # -- REST ------------------------------------------------------------------------
+
+    async def on_cancel(self, message: Cancel) -> None:
+        if message.reply.done():
+            return
+        if message.user_id != self.doc["host_id"]:
+            message.reply.set_exception(CommandError("forbidden", "Only the host can delete."))
+            return
+        if self.doc["is_started"]:
+            message.reply.set_exception(CommandError("already_started", "The match started."))
+            return
+        await self.cancel(self.draft())
+        message.reply.set_result(None)
+
+    # -- clocks ----------------------------------------------------------------------
+
+    def set_timer(self, kind: str, key: Any, delay: float) -> None:
+        self.clear_timer(kind, key)
+        loop = asyncio.get_running_loop()
+        self.timers[(kind, key)] = loop.call_later(delay, self.post, Tick(kind, key))
+
+    def clear_timer(self, kind: str, key: Any) -> None:
+        handle = self.timers.pop((kind, key), None)
+        if handle is not None:
+            handle.cancel()
+
+    def cancel_timers(self) -> None:
+        for handle in self.timers.values():
+            handle.cancel()
+        self.timers.clear()
+
+    def restart_turn_clock(self) -> None:
+        for kind, key in list(self.timers):
+            if kind == "turn":
+                self.clear_timer(kind, key)
+        turn = self.rules.turn_number(self.doc["state"])
+        self.set_timer("turn", turn, self.config.turn_timeout)
+
+    async def on_tick(self, tick: Tick) -> None:
+        if self.timers.pop((tick.kind, tick.key), None) is None:
+            return  # cleared or replaced after it fired
+        if tick.kind == "idle":
+            if not self.doc["is_started"] and self.doc["host_id"] not in self.sockets:
+                await self.cancel(self.draft())
+        elif tick.kind == "grace":
+            await self.grace_expired(tick.key)
+        elif tick.kind == "turn":
+            if not self.doc["is_started"] or tick.key != self.rules.turn_number(self.doc["state"]):
+                return
+            owing = self.rules.owing(self.doc["state"])
+            if len(owing) == 2:
+                await self.cancel(self.draft())
+            elif owing:
+                await self.end(self.draft(), other(owing[0]), "forfeit")
+
+    async def grace_expired(self, user_id: str) -> None:
+        if user_id not in self.disconnected:
+            return
+        self.disconnected.discard(user_id)
+        role = self.role_of(self.doc, user_id)
+        draft = self.draft()
+        if role == "spectator":
+            self.remove_spectator(draft, user_id)
+            await self.commit(draft)
+            await self.store.users.release(user_id, self.id)
+        elif role in PLAYER_SEATS and self.doc["is_started"]:
+            await self.end(draft, other(role), "forfeit")  # type: ignore[arg-type]
+        elif role == "challenger":
+            self.remove_challenger(draft)
+            await self.commit(draft)
+            await self.store.users.release(user_id, self.id)
+        # a host before the start: the idle timeout decides
+
+    # -- the end -----------------------------------------------------------------------
+
+    def result_for(self, doc: dict[str, Any], winner: Seat, reason: str) -> dict[str, Any]:
+        winner_id = doc["host_id"] if winner == "host" else doc["challenger_id"]
+        loser_id = doc["challenger_id"] if winner == "host" else doc["host_id"]
+        winner_before = int(self.users[winner_id]["elo"])
+        loser_before = int(self.users[loser_id]["elo"])
+        winner_after, loser_after = elo.after_match(winner_before, loser_before,
+                                                    self.config.elo_k)
+        score = self.rules.score(doc["state"])
+        return {
+            "id": self.id, "game": doc["game"],
+            "winner": self.users[winner_id]["username"],
+            "loser": self.users[loser_id]["username"],
+            "winner_id": winner_id, "loser_id": loser_id,
+            "start_timestamp": doc["start_timestamp"], "completion_timestamp": now(),
+            "winner_score": score[winner], "loser_score": score[other(winner)],
+            "winner_elo_before_match": winner_before, "loser_elo_before_match": loser_before,
+            "winner_elo_after_match": winner_after, "loser_elo_after_match": loser_after,
+            "reason": reason,
+        }
+
+    async def end(self, draft: Draft, winner: Seat, reason: str) -> int:
+        """Decide the result, store the decision, then finish it (see the module doc)."""
+        result = self.result_for(draft.doc, winner, reason)
+        draft.doc["phase"] = "ending"
+        draft.doc["result"] = result
+        draft.doc["seq"] = self.doc["seq"] + len(draft.events)  # seq of the events so far
+        await self.store.matches.save(draft.doc)
+        fault_point("ending_recorded")
+        await finish_ending(self.store, draft.doc)
+        draft.events.append(("ended", {"result": completed_view(result)}))
+        return self.close_out(draft)
+
+    async def cancel(self, draft: Draft) -> int:
+        draft.doc["phase"] = "cancelling"
+        draft.doc["seq"] = self.doc["seq"] + len(draft.events)
+        await self.store.matches.save(draft.doc)
+        await finish_cancelling(self.store, draft.doc)
+        draft.events.append(("cancelled", {}))
+        return self.close_out(draft)
+
+    def close_out(self, draft: Draft) -> int:
+        """Adopt the final state and send the last events; ``serve`` then closes the
+        sockets with 4410."""
+        first_seq = self.doc["seq"] + 1
+        draft.doc["seq"] = self.doc["seq"] + len(draft.events)
+        self.doc = draft.doc
+        self.broadcast(draft.events, first_seq)
+        self.finished = True
+        self.cancel_timers()
+        self.registry.drop(self)
+        return self.doc["seq"]
+
+
+async def finish_ending(store: Any, doc: dict[str, Any]) -> None:
+    """Every step after the decision; each idempotent, so a replay completes it once."""
+    result = doc["result"]
+    match_id = int(doc["id"])
+    await store.matches.store_completed(result)
+    fault_point("completed_stored")
+    await store.users.finish_match(result["winner_id"], match_id,
+                                   result["winner_elo_after_match"])
+    fault_point("winner_rated")
+    await store.users.finish_match(result["loser_id"], match_id, result["loser_elo_after_match"])
+    fault_point("loser_rated")
+    for spectator in doc["spectator_ids"]:
+        await store.users.release(spectator, match_id)
+    fault_point("released")
+    await store.matches.remove(match_id)
+
+
+async def finish_cancelling(store: Any, doc: dict[str, Any]) -> None:
+    match_id = int(doc["id"])
+    for user_id in filter(None, [doc["host_id"], doc["challenger_id"], *doc["spectator_ids"]]):
+        await store.users.release(user_id, match_id)
+    await store.matches.remove(match_id)

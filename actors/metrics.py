@@ -1,0 +1,45 @@
+"""What the live-match side counts, for ``/metrics`` (Prometheus text)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Upper bounds (seconds) of the database write latency histogram.
+WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+@dataclass
+class Metrics:
+    frames_in: int = 0
+    frames_out: int = 0
+    moves: int = 0
+    slow_closes: int = 0
+    write_count: int = 0
+    write_seconds: float = 0.0
+    write_buckets: list[int] = field(default_factory=lambda: [0] * len(WRITE_BUCKETS))
+
+    def observe_write(self, seconds: float) -> None:
+        self.write_count += 1
+        self.write_seconds += seconds
+        for index, bound in enumerate(WRITE_BUCKETS):
+            if seconds <= bound:
+                self.write_buckets[index] += 1
+
+    def lines(self, *, live_matches: int, sockets: int, mailbox_depth: int) -> list[str]:
+        lines = [
+            "# TYPE arena_live_matches gauge", f"arena_live_matches {live_matches}",
+            "# TYPE arena_sockets gauge", f"arena_sockets {sockets}",
+            "# TYPE arena_mailbox_depth gauge", f"arena_mailbox_depth {mailbox_depth}",
+            "# TYPE arena_frames_in_total counter", f"arena_frames_in_total {self.frames_in}",
+            "# TYPE arena_frames_out_total counter", f"arena_frames_out_total {self.frames_out}",
+            "# TYPE arena_moves_total counter", f"arena_moves_total {self.moves}",
+            "# TYPE arena_slow_reader_closes_total counter",
+            f"arena_slow_reader_closes_total {self.slow_closes}",
+            "# TYPE arena_db_write_seconds histogram",
+        ]
+        for bound, count in zip(WRITE_BUCKETS, self.write_buckets, strict=True):
+            lines.append(f'arena_db_write_seconds_bucket{{le="{bound}"}} {count}')
+        lines += [f'arena_db_write_seconds_bucket{{le="+Inf"}} {self.write_count}',
+                  f"arena_db_write_seconds_sum {self.write_seconds:.6f}",
+                  f"arena_db_write_seconds_count {self.write_count}"]
+        return lines

@@ -1,0 +1,107 @@
+"""The registry: spawns, finds, restores and drops match actors.
+
+It is the one place that knows where a match's actor lives.  Today that is
+this process (a dict); with several processes behind a router, ownership
+could move to a lease document in MongoDB behind the same few methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from actors.games import GAMES
+from actors.match import MatchActor, finish_cancelling, finish_ending
+from actors.metrics import Metrics
+from store import Store
+from store.matches import match_key
+from store.timestamps import now
+
+if TYPE_CHECKING:
+    from server import Config
+
+log = logging.getLogger("arena.registry")
+
+
+class AlreadyInMatch(Exception):
+    def __init__(self, username: str) -> None:
+        super().__init__(f"User {username} is already in a match")
+
+
+class Registry:
+    def __init__(self, store: Store, config: Config) -> None:
+        self.store = store
+        self.config = config
+        self.metrics = Metrics()
+        self.actors: dict[int, MatchActor] = {}
+        self.sockets = 0  # attached sockets, kept by the socket handler
+
+    def get(self, match_id: int) -> MatchActor | None:
+        return self.actors.get(match_id)
+
+    def drop(self, actor: MatchActor) -> None:
+        if self.actors.get(actor.id) is actor:
+            del self.actors[actor.id]
+
+    async def create(self, user: dict[str, Any], game: str, target: int) -> MatchActor:
+        """A new match hosted by ``user``; ``AlreadyInMatch`` if they are in one."""
+        match_id = await self.store.counters.next("matches")
+        if not await self.store.users.claim(user["_id"], match_id, "H"):
+            raise AlreadyInMatch(user["username"])
+        doc = {
+            "_id": match_key(match_id), "id": match_id, "game": game, "target_score": target,
+            "host_id": user["_id"], "challenger_id": None, "spectator_ids": [],
+            "creation_timestamp": now(), "start_timestamp": None, "is_started": False,
+            "is_challenger_ready": False, "state": GAMES[game].new_state(target), "seq": 0,
+            "phase": "live",
+        }
+        try:
+            await self.store.matches.insert(doc)
+        except BaseException:
+            await self.store.users.release(user["_id"], match_id)
+            raise
+        actor = MatchActor(doc, {user["_id"]: {**user, "ongoing_match": match_id, "role": "H"}},
+                           self)
+        self.actors[match_id] = actor
+        actor.start()
+        return actor
+
+    async def restore(self) -> None:
+        """Re-create every ongoing match; finish endings a crash interrupted."""
+        for doc in await self.store.matches.all_ongoing():
+            phase = doc.get("phase", "live")
+            if phase == "ending":
+                log.warning("match %s: completing an interrupted ending", doc["id"])
+                await finish_ending(self.store, doc)
+            elif phase == "cancelling":
+                await finish_cancelling(self.store, doc)
+            else:
+                ids = [doc["host_id"], doc["challenger_id"], *doc["spectator_ids"]]
+                users = await self.store.users.by_ids([i for i in ids if i])
+                actor = MatchActor(doc, users, self)
+                self.actors[int(doc["id"])] = actor
+                actor.start(restored=True)
+        # A crash between claiming a user and storing their match leaves a claim on
+        # a match that does not exist: release those.
+        for user in await self.store.users.in_matches():
+            if user["ongoing_match"] not in self.actors:
+                await self.store.users.release(user["_id"], user["ongoing_match"])
+
+    async def shutdown(self) -> None:
+        for actor in list(self.actors.values()):
+            for socket in list(actor.sockets.values()):
+                socket.close(1001, "Server shutting down")
+            actor.finished = True
+            actor.cancel_timers()
+            if actor.task is not None:
+                actor.task.cancel()
+        tasks = [a.task for a in self.actors.values() if a.task is not None]
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.actors.clear()
+
+    def collect(self) -> list[str]:
+        return self.metrics.lines(
+            live_matches=len(self.actors), sockets=self.sockets,
+            mailbox_depth=sum(a.mailbox.qsize() for a in self.actors.values()),
+        )

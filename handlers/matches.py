@@ -1,0 +1,167 @@
+"""Ranked matches over REST: create, list, read, delete; completed matches.
+
+Live matches are read from their actors (the REST view always reflects the
+live state); a delete goes through the actor's mailbox like any command.
+Completed matches are read from the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from actors.games import GAMES
+from actors.match import Cancel, CommandError, MatchActor
+from actors.registry import AlreadyInMatch, Registry
+from actors.views import completed_view
+from handlers import errors
+from handlers.base import BaseHandler
+from handlers.openapi import BOOLEAN, INTEGER, PAGING, STRING, operation
+from store.matches import COMPLETED_ORDERINGS
+
+TAG = "matches"
+ONGOING_ORDERINGS = ("host_elo", "-host_elo")
+ROLES = ("host", "challenger", "spectators")
+
+
+class MatchHandler(BaseHandler):
+    @property
+    def registry(self) -> Registry:
+        assert self.ctx.registry is not None
+        return self.ctx.registry
+
+    def actor(self, match_id: str) -> MatchActor:
+        actor = self.registry.get(int(match_id)) if match_id.isdigit() else None
+        if actor is None or actor.finished:
+            raise errors.not_found()
+        return actor
+
+
+class OngoingMatchesHandler(MatchHandler):
+    openapi = {
+        "post": operation("Create a match; the caller hosts it", tag=TAG, auth=True,
+                          body={"game": {"type": "string", "enum": sorted(GAMES)},
+                                "target_score": {"type": "integer", "minimum": 1,
+                                                 "maximum": 99}},
+                          responses=(201, 400, 401)),
+        "get": operation("Ongoing matches", tag=TAG, query={
+            "ordering": {"type": "string", "enum": list(ONGOING_ORDERINGS)},
+            "is_full": BOOLEAN, "min_elo": INTEGER, "max_elo": INTEGER, **PAGING}),
+    }
+
+    async def post(self) -> None:
+        user = self.require_user()
+        game = self.body.string("game", required=False) or self.ctx.config.default_game
+        if game not in GAMES:
+            raise errors.FieldError("game", f"Choose one of: {', '.join(sorted(GAMES))}.")
+        rules = GAMES[game]
+        target = self.body.integer("target_score", required=False, minimum=1,
+                                   maximum=rules.max_target) or rules.default_target
+        try:
+            actor = await self.registry.create(user, game, target)
+        except AlreadyInMatch as exc:
+            raise errors.RuleViolation(str(exc)) from None
+        self.send(actor.representation(), 201)
+
+    async def get(self) -> None:
+        ordering = self.query.choice("ordering", ONGOING_ORDERINGS)
+        is_full = self.query.boolean("is_full")
+        min_elo = self.query.integer("min_elo")
+        max_elo = self.query.integer("max_elo")
+        limit, offset = self.query.page()
+        matches = []
+        for actor in sorted(self.registry.actors.values(), key=lambda a: a.id):
+            if actor.finished:
+                continue
+            view = actor.representation()
+            host_elo = view["host"]["elo"]
+            if is_full is not None and (view["challenger"] is not None) != is_full:
+                continue
+            if (min_elo is not None and host_elo < min_elo) or (
+                max_elo is not None and host_elo > max_elo
+            ):
+                continue
+            matches.append(view)
+        if ordering:
+            matches.sort(key=lambda m: m["host"]["elo"], reverse=ordering.startswith("-"))
+        self.send_page(matches[offset:offset + limit], len(matches))
+
+
+class OngoingMatchHandler(MatchHandler):
+    openapi = {
+        "get": operation("An ongoing match", tag=TAG, responses=(200, 404)),
+        "delete": operation("Delete a match: the host, before the start", tag=TAG, auth=True,
+                            responses=(204, 401, 403, 404)),
+    }
+
+    async def get(self, match_id: str) -> None:
+        self.send(self.actor(match_id).representation())
+
+    async def delete(self, match_id: str) -> None:
+        user = self.require_user()
+        actor = self.actor(match_id)
+        reply: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        actor.post(Cancel(user["_id"], reply))
+        try:
+            await reply
+        except CommandError as error:
+            if error.code == "not_found":
+                raise errors.not_found() from None
+            if error.code in ("forbidden", "already_started"):
+                raise errors.forbidden(error.message) from None
+            raise
+        self.set_status(204)
+        self.finish()
+
+
+class OngoingMatchRoleHandler(MatchHandler):
+    openapi = {"get": operation("The host, the challenger (or null) or the spectators",
+                                tag=TAG, responses=(200, 404))}
+
+    async def get(self, match_id: str, role: str) -> None:
+        if role not in ROLES:
+            raise errors.not_found()
+        self.send(self.actor(match_id).representation()[role])
+
+
+class UserOngoingMatchHandler(MatchHandler):
+    openapi = {"get": operation("The ongoing match a user is in", tag=TAG,
+                                responses=(200, 404))}
+
+    async def get(self, username: str) -> None:
+        user = await self.ctx.store.users.by_username(username)
+        if user is None or user.get("ongoing_match") is None:
+            raise errors.not_found()
+        self.send(self.actor(str(user["ongoing_match"])).representation())
+
+
+class CompletedMatchesHandler(MatchHandler):
+    orderings = [*COMPLETED_ORDERINGS, *(f"-{name}" for name in COMPLETED_ORDERINGS)]
+    openapi = {"get": operation("Completed matches", tag=TAG, query={
+        "ordering": {"type": "string", "enum": orderings},
+        "winner": STRING, "loser": STRING, "user": STRING,
+        "end_timestamp_after": STRING, "end_timestamp_before": STRING, **PAGING})}
+
+    async def get(self) -> None:
+        ordering = self.query.choice("ordering", self.orderings)
+        filters: dict[str, Any] = {
+            name: value for name in ("winner", "loser", "user")
+            if (value := self.query.string(name))
+        }
+        filters["after"] = self.query.timestamp_bound("end_timestamp_after", end_of_day=False)
+        filters["before"] = self.query.timestamp_bound("end_timestamp_before", end_of_day=True)
+        limit, offset = self.query.page()
+        matches, total = await self.ctx.store.matches.completed_page(filters, ordering, limit,
+                                                                     offset)
+        self.send_page([completed_view(m) for m in matches], total)
+
+
+class CompletedMatchHandler(MatchHandler):
+    openapi = {"get": operation("A completed match", tag=TAG, responses=(200, 404))}
+
+    async def get(self, match_id: str) -> None:
+        match = await self.ctx.store.matches.completed_by_id(int(match_id)) \
+            if match_id.isdigit() else None
+        if match is None:
+            raise errors.not_found()
+        self.send(completed_view(match))

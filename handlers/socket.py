@@ -1,0 +1,184 @@
+"""The match socket, ``/ws/matches/{id}``: authentication, limits, and the actor's mailbox.
+
+The handler is a thin adapter: it authenticates (handshake header or cookie,
+or an ``auth`` first frame), parses and rate-limits client frames, and hands
+each one to the match's actor.  Towards the actor it is a ``Socket``: ``send``
+queues a frame without waiting and closes a reader that falls too far behind
+(1008); frames over the size limit are closed by Tornado with 1009.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from tornado.ioloop import IOLoop
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+from actors.match import Attach, Detach, Frame, MatchActor
+from actors.registry import Registry
+from handlers.base import identify, user_for_token
+from handlers.context import AppContext
+
+AUTH_TIMEOUT = 10.0
+
+
+class MatchSocket(WebSocketHandler):
+    def initialize(self, context: AppContext) -> None:
+        self.ctx = context
+        self.user_id: str | None = None
+        self.user: dict[str, Any] | None = None
+        self.bad_credentials = False
+        self.actor: MatchActor | None = None
+        self.pending = 0  # frames handed to the stream and not yet written
+        self.closed = False
+        self.tokens = float(context.config.rate_burst)
+        self.refilled = time.monotonic()
+        self.violations = 0
+        self.auth_timer: object | None = None
+
+    @property
+    def registry(self) -> Registry:
+        assert self.ctx.registry is not None
+        return self.ctx.registry
+
+    # -- handshake ---------------------------------------------------------------
+
+    async def prepare(self) -> None:
+        identity = await identify(self, self.ctx)
+        self.bad_credentials = identity.bad_token
+        if identity.session is not None and not self.origin_allowed():
+            self.set_status(403)
+            self.finish({"detail": "Cross-origin socket refused."})
+            return
+        self.user = identity.user
+
+    def origin_allowed(self) -> bool:
+        origin = self.request.headers.get("Origin")
+        if origin is None:
+            return True  # not a browser: no cross-site risk from cookies
+        parts = urlsplit(origin)
+        own = f"{parts.scheme}://{parts.netloc}" if parts.netloc == self.request.host else None
+        return origin.rstrip("/") in ([own] if own else []) + self.ctx.config.origins
+
+    def check_origin(self, origin: str) -> bool:
+        return True  # cookie-authenticated handshakes are checked in prepare()
+
+    # -- life ----------------------------------------------------------------------
+
+    def open(self, match_id: str) -> None:  # type: ignore[override]
+        self.registry.sockets += 1
+        actor = self.registry.get(int(match_id)) if match_id.isdigit() else None
+        if actor is None or actor.finished:
+            self.close(4404, "No such match")
+            return
+        self.actor = actor
+        if self.bad_credentials:
+            self.close(4401, "Invalid token")
+        elif self.user is not None:
+            self.attach(self.user)
+        else:
+            self.auth_timer = IOLoop.current().call_later(AUTH_TIMEOUT, self.auth_timed_out)
+
+    def auth_timed_out(self) -> None:
+        if self.user_id is None:
+            self.close(4408, "No auth frame in time")
+
+    def attach(self, user: dict[str, Any]) -> None:
+        assert self.actor is not None
+        self.user_id = user["_id"]
+        self.actor.post(Attach(self, user))
+
+    def on_close(self) -> None:
+        self.closed = True
+        self.registry.sockets -= 1
+        if self.auth_timer is not None:
+            IOLoop.current().remove_timeout(self.auth_timer)  # type: ignore[arg-type]
+        if self.actor is not None and self.user_id is not None:
+            self.actor.post(Detach(self))
+
+    # -- frames in -----------------------------------------------------------------
+
+    async def on_message(self, message: str | bytes) -> None:
+        self.registry.metrics.frames_in += 1
+        if not self.within_rate():
+            return
+        try:
+            frame = json.loads(message)
+        except (ValueError, UnicodeDecodeError):
+            self.send_error(None, "bad_message", "Frames are JSON objects.")
+            return
+        if not isinstance(frame, dict):
+            self.send_error(None, "bad_message", "Frames are JSON objects.")
+            return
+        if not isinstance(frame.get("type"), str):
+            self.send_error(frame.get("id"), "bad_message", 'A frame needs a string "type".')
+            return
+        if self.user_id is None:
+            await self.authenticate_frame(frame)
+            return
+        assert self.actor is not None
+        self.actor.post(Frame(self, frame))
+
+    async def authenticate_frame(self, frame: dict[str, Any]) -> None:
+        if self.actor is None:
+            return
+        if frame["type"] != "auth":
+            self.send_error(frame.get("id"), "not_authenticated", "Send an auth frame first.")
+            return
+        token = frame.get("token")
+        user = await user_for_token(self.ctx, token) if isinstance(token, str) else None
+        if user is None:
+            self.close(4401, "Invalid token")
+            return
+        self.attach(user)
+
+    def within_rate(self) -> bool:
+        """A token bucket: refused frames get ``rate_limited``; a flood closes with 1008."""
+        config = self.ctx.config
+        moment = time.monotonic()
+        self.tokens = min(config.rate_burst,
+                          self.tokens + (moment - self.refilled) * config.rate_limit)
+        self.refilled = moment
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.violations = 0
+            return True
+        self.violations += 1
+        if self.violations > config.rate_burst:
+            self.close(1008, "Flooding")
+        else:
+            self.send_error(None, "rate_limited", "Too many frames; slow down.")
+        return False
+
+    def send_error(self, frame_id: Any, code: str, message: str) -> None:
+        self.send(json.dumps({"type": "error", "id": frame_id, "code": code,
+                              "message": message}))
+
+    # -- frames out (the actor's Socket) -------------------------------------------------
+
+    def send(self, text: str) -> None:
+        if self.closed or self.ws_connection is None:
+            return
+        if self.pending >= self.ctx.config.outgoing_limit:
+            self.registry.metrics.slow_closes += 1
+            self.close(1008, "Too slow to read")
+            return
+        try:
+            future = self.write_message(text)
+        except WebSocketClosedError:
+            return
+        self.pending += 1
+        future.add_done_callback(self._written)
+
+    def _written(self, future: Any) -> None:
+        self.pending -= 1
+        if not future.cancelled():
+            future.exception()  # a closed stream: nothing to do, but do not log it
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        if not self.closed:
+            self.closed = True
+            super().close(code, reason)
