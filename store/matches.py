@@ -91,6 +91,6 @@ class MatchRepository:
         field = COMPLETED_ORDERINGS[ordering.lstrip("-")] if ordering else "id"
         direction = DESCENDING if ordering.startswith("-") else ASCENDING
         total = await self.completed.count_documents(query)
-        cursor = (self.completed.find(query).sort([(field, direction), ("id", ASCENDING)])
-                  .skip(offset).limit(limit))
+        sort = [(field, direction)] + ([("id", ASCENDING)] if field != "id" else [])
+        cursor = self.completed.find(query).sort(sort).skip(offset).limit(limit)
         return await cursor.to_list(), total

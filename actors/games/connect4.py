@@ -1,4 +1,9 @@
-"""Connect four: 7 columns by 6 rows; the first mover alternates each round."""
+"""Connect four: 7 columns by 6 rows; the first mover alternates each round.
+
+The board is seven strings, one per column from the bottom up, ``"h"`` for a
+host disc and ``"c"`` for a challenger disc (``["hc", "", ...]``): plain data
+that BSON stores everywhere (FerretDB refuses nested arrays).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,14 @@ COLUMNS, ROWS = 7, 6
 _DIRECTIONS = ((1, 0), (0, 1), (1, 1), (1, -1))
 
 
-def _empty_board() -> list[list[str]]:
-    """Columns, each a list of seats from the bottom up."""
-    return [[] for _ in range(COLUMNS)]
+DISC = {"host": "h", "challenger": "c"}
 
 
-def _four_from(board: list[list[str]], column: int, row: int) -> bool:
+def _empty_board() -> list[str]:
+    return [""] * COLUMNS
+
+
+def _four_from(board: list[str], column: int, row: int) -> bool:
     seat = board[column][row]
 
     def at(c: int, r: int) -> str | None:
@@ -52,8 +59,8 @@ class Connect4(Rules):
             raise IllegalMove("illegal_move", "No such column.")
         if len(state["board"][column]) >= ROWS:
             raise IllegalMove("illegal_move", "That column is full.")
-        board = [list(col) for col in state["board"]]
-        board[column].append(seat)
+        board = list(state["board"])
+        board[column] += DISC[seat]
         row = len(board[column]) - 1
         moved: Event = ("moved", {"seat": seat, "column": column, "row": row})
         won = _four_from(board, column, row)
