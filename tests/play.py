@@ -9,7 +9,7 @@ from tests.client import Api
 from tests.ws import Peer
 
 
-@dataclass
+@dataclass(eq=False)
 class Seat:
     user: dict[str, Any]
     token: str
