@@ -61,6 +61,9 @@ class Config:
     rate_burst: int = field(default=40, metadata={"help": "frames a socket may send in a burst"})
     outgoing_limit: int = field(default=256, metadata={
         "help": "frames queued to one socket before it is closed as too slow (1008)"})
+    socket_send_buffer: int = field(default=0, metadata={
+        "help": "kernel send buffer per WebSocket in bytes (0: the OS default); smaller "
+                "buffers find slow readers sooner and hold less memory per socket"})
     body_limit: int = field(default=65536, metadata={"help": "largest request body in bytes"})
     allowed_origins: str = field(default="", metadata={
         "help": "comma-separated extra origins allowed for cookie-authenticated sockets"})

@@ -10,6 +10,7 @@ queues a frame without waiting and closes a reader that falls too far behind
 from __future__ import annotations
 
 import json
+import socket
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -70,6 +71,10 @@ class MatchSocket(WebSocketHandler):
 
     def open(self, match_id: str) -> None:  # type: ignore[override]
         self.registry.sockets += 1
+        if self.ctx.config.socket_send_buffer:
+            stream = self.ws_connection.stream  # type: ignore[union-attr]
+            stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF,
+                                     self.ctx.config.socket_send_buffer)
         actor = self.registry.get(int(match_id)) if match_id.isdigit() else None
         if actor is None or actor.finished:
             self.close(4404, "No such match")
