@@ -333,12 +333,10 @@ class MatchActor:
             return
         if user_id == self.doc["host_id"] and not self.doc["is_started"]:
             self.set_timer("idle", None, self.config.idle_timeout)
-        draft = self.draft()
         if role == "spectator":
-            self.remove_spectator(draft, user_id)
-            await self.commit(draft)
-            await self.store.users.release(user_id, self.id)
+            await self.let_go(user_id, role)
             return
+        draft = self.draft()
         self.disconnected.add(user_id)
         self.set_timer("grace", user_id, self.config.grace_period)
         draft.events.append(("disconnected", {"user": self.member_view(user_id), "role": role}))
@@ -459,22 +457,15 @@ class MatchActor:
 
     async def do_leave(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
         role = self.role_of(self.doc, user_id)
-        draft = self.draft()
         if role is None:
             return self.doc["seq"]
         if role == "spectator":
-            self.remove_spectator(draft, user_id)
-            seq = await self.commit(draft)
-            await self.store.users.release(user_id, self.id)
-            return seq
+            return await self.let_go(user_id, role)
         if self.doc["is_started"]:
-            return await self.end(draft, other(role), "resign")  # type: ignore[arg-type]
+            return await self.end(self.draft(), other(role), "resign")  # type: ignore[arg-type]
         if role == "host":
-            return await self.cancel(draft)
-        self.remove_challenger(draft)
-        seq = await self.commit(draft)
-        await self.store.users.release(user_id, self.id)
-        return seq
+            return await self.cancel(self.draft())
+        return await self.let_go(user_id, role)
 
     async def do_ping(self, user_id: str, frame: dict[str, Any], socket: Socket) -> None:
         socket.send(json.dumps({"type": "pong", "id": frame.get("id")}))  # the pong is the reply
@@ -488,17 +479,20 @@ class MatchActor:
         "ping": do_ping,
     }
 
-    def remove_spectator(self, draft: Draft, user_id: str) -> None:
-        draft.events.append(("left", {"user": self.member_view(user_id), "role": "spectator"}))
-        draft.doc["spectator_ids"].remove(user_id)
-
-    def remove_challenger(self, draft: Draft) -> None:
-        user_id = draft.doc["challenger_id"]
-        draft.events.append(("left", {"user": self.member_view(user_id), "role": "challenger"}))
-        draft.doc["challenger_id"] = None
-        draft.doc["is_challenger_ready"] = False
+    async def let_go(self, user_id: str, role: str) -> int:
+        """A spectator, or a challenger before the start, leaves: ``left``, then release."""
+        draft = self.draft()
+        draft.events.append(("left", {"user": self.member_view(user_id), "role": role}))
+        if role == "spectator":
+            draft.doc["spectator_ids"].remove(user_id)
+        else:
+            draft.doc["challenger_id"] = None
+            draft.doc["is_challenger_ready"] = False
         self.disconnected.discard(user_id)
         self.clear_timer("grace", user_id)
+        seq = await self.commit(draft)
+        await self.store.users.release(user_id, self.id)
+        return seq
 
     # -- REST ------------------------------------------------------------------------
 
@@ -560,17 +554,10 @@ class MatchActor:
             return
         self.disconnected.discard(user_id)
         role = self.role_of(self.doc, user_id)
-        draft = self.draft()
-        if role == "spectator":
-            self.remove_spectator(draft, user_id)
-            await self.commit(draft)
-            await self.store.users.release(user_id, self.id)
-        elif role in PLAYER_SEATS and self.doc["is_started"]:
-            await self.end(draft, other(role), "forfeit")  # type: ignore[arg-type]
-        elif role == "challenger":
-            self.remove_challenger(draft)
-            await self.commit(draft)
-            await self.store.users.release(user_id, self.id)
+        if role in PLAYER_SEATS and self.doc["is_started"]:
+            await self.end(self.draft(), other(role), "forfeit")  # type: ignore[arg-type]
+        elif role in ("spectator", "challenger"):
+            await self.let_go(user_id, role)
         # a host before the start: the idle timeout decides
 
     # -- the end -----------------------------------------------------------------------

@@ -47,7 +47,7 @@ async def test_a_full_rps_match_with_a_spectator(api: Api, base_url: str) -> Non
     host_kinds = [(f["seq"], f["kind"]) for f in game.host.peer.events()]
     spectator_kinds = [(f["seq"], f["kind"]) for f in game.spectator.peer.events()]
     assert spectator_kinds == host_kinds[-len(spectator_kinds):]
-    assert [f["seq"] for f in game.host.peer.events()][0] == 1  # attached before any event
+    assert game.host.peer.events()[0]["seq"] == 1  # attached before any event
     late = await Peer.connect(base_url, game.match_id, game.host.token)
     assert await late.closed() == 4404
 
