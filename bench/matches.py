@@ -230,7 +230,10 @@ async def main(args: argparse.Namespace) -> None:
     if args.url:
         result = await run(args.url.rstrip("/"), args)
     else:
-        with ArenaProcess("--rate-limit", "1000", "--rate-burst", "1000") as server:
+        # Clocks long enough that matches set up first do not time out while the
+        # rest are being set up.
+        with ArenaProcess("--rate-limit", "1000", "--rate-burst", "1000",
+                          "--turn-timeout", "3600", "--idle-timeout", "3600") as server:
             result = await run(server.url, args)
     print(f"M={args.matches} S={args.spectators} R={args.rate}")
     for name, value in result.items():
