@@ -51,6 +51,8 @@ class Config:
         "help": "seconds a player has for a turn (connect4) or a round (rps)"})
     idle_timeout: float = field(default=600.0, metadata={
         "help": "seconds an unstarted match lives without its host attached"})
+    checkpoint_interval: float = field(default=30.0, metadata={
+        "help": "seconds between checkpoints of live matches (the journal is trimmed then)"})
     elo_k: float = field(default=100.0, metadata={"help": "elo K factor"})
     default_game: str = field(default="rps", metadata={"help": "game of a match created "
                                                                 "without one (rps, connect4)"})

@@ -8,6 +8,10 @@ at a time in arrival order.  Handling one is a transaction in memory:
 2. persist the draft (write-ahead: the state an event shows is stored first);
 3. adopt the draft, number the events and broadcast them.
 
+Persisting is an append to the journal (``store.journal``), group-committed
+with every other match's appends; the match document in ``ongoing_matches``
+is a checkpoint rewritten every ``--checkpoint-interval`` seconds.
+
 A command that fails (a refused move, a database error, a bug) leaves the
 adopted state as it was and answers its sender with an error; the actor
 lives on.  Broadcasting never awaits a socket: each socket queues its output
@@ -98,6 +102,13 @@ class Cancel:
 
 
 @dataclass
+class Checkpoint:
+    """Store the adopted state in ``ongoing_matches`` so older journal segments can go."""
+
+    reply: asyncio.Future[None]
+
+
+@dataclass
 class Tick:
     kind: str  # "grace", "turn" or "idle"
     key: Any
@@ -166,6 +177,8 @@ class MatchActor:
         """Answer a message that reached the actor after its match was over."""
         if isinstance(message, Cancel) and not message.reply.done():
             message.reply.set_exception(CommandError("not_found", "The match is over."))
+        elif isinstance(message, Checkpoint) and not message.reply.done():
+            message.reply.set_result(None)  # nothing left to keep
         elif isinstance(message, Attach):
             message.socket.close(4404, "No such match")
 
@@ -191,7 +204,7 @@ class MatchActor:
                 if isinstance(message, Frame):
                     self.reply_error(message.socket, message.message, "internal_error",
                                      "The server could not apply that; nothing changed.")
-                elif isinstance(message, Cancel) and not message.reply.done():
+                elif isinstance(message, (Cancel, Checkpoint)) and not message.reply.done():
                     message.reply.set_exception(CommandError("internal_error", "failed"))
         self.cancel_timers()
 
@@ -206,6 +219,9 @@ class MatchActor:
             await self.on_cancel(message)
         elif isinstance(message, Tick):
             await self.on_tick(message)
+        elif isinstance(message, Checkpoint):
+            await self.store.matches.save(self.doc)
+            message.reply.set_result(None)
 
     # -- who is who ---------------------------------------------------------------------
 
@@ -273,7 +289,7 @@ class MatchActor:
         draft.doc["seq"] = self.doc["seq"] + len(draft.events)
         started = time.perf_counter()
         try:
-            await self.store.matches.save(draft.doc)
+            await self.store.journal.append(draft.doc)
         except BaseException:
             for user_id in draft.claimed:
                 await self.store.users.release(user_id, self.id)

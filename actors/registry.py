@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from actors.games import GAMES
-from actors.match import MatchActor, finish_cancelling, finish_ending
+from actors.match import Checkpoint, MatchActor, finish_cancelling, finish_ending
 from actors.metrics import Metrics
 from store import Store
 from store.matches import match_key
@@ -36,6 +36,7 @@ class Registry:
         self.metrics = Metrics()
         self.actors: dict[int, MatchActor] = {}
         self.sockets = 0  # attached sockets, kept by the socket handler
+        self.checkpointer: asyncio.Task[None] | None = None
 
     def get(self, match_id: int) -> MatchActor | None:
         return self.actors.get(match_id)
@@ -68,8 +69,15 @@ class Registry:
         return actor
 
     async def restore(self) -> None:
-        """Re-create every ongoing match; finish endings a crash interrupted."""
-        for doc in await self.store.matches.all_ongoing():
+        """Re-create every ongoing match; finish endings a crash interrupted.
+
+        A match's state is the newest of its checkpoint and its journal records.
+        """
+        await self.store.journal.open()
+        journaled = await self.store.journal.latest()
+        for checkpoint in await self.store.matches.all_ongoing():
+            newer = journaled.get(int(checkpoint["id"]))
+            doc = newer if newer is not None and newer["seq"] > checkpoint["seq"] else checkpoint
             phase = doc.get("phase", "live")
             if phase == "ending":
                 log.warning("match %s: completing an interrupted ending", doc["id"])
@@ -87,8 +95,36 @@ class Registry:
         for user in await self.store.users.in_matches():
             if user["ongoing_match"] not in self.actors:
                 await self.store.users.release(user["_id"], user["ongoing_match"])
+        await self.checkpoint()
+        self.checkpointer = asyncio.get_running_loop().create_task(self.checkpoint_forever())
+
+    async def checkpoint(self) -> None:
+        """Write every live match's state to its document, then drop old journal segments."""
+        last = await self.store.journal.rotate()
+        loop = asyncio.get_running_loop()
+        replies = []
+        for actor in list(self.actors.values()):
+            reply: asyncio.Future[None] = loop.create_future()
+            actor.post(Checkpoint(reply))
+            replies.append(reply)
+        results = await asyncio.gather(*replies, return_exceptions=True)
+        if any(isinstance(result, BaseException) for result in results):
+            log.warning("checkpoint incomplete; keeping journal segments through %d", last)
+            return
+        await self.store.journal.drop_through(last)
+
+    async def checkpoint_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.checkpoint_interval)
+            try:
+                await self.checkpoint()
+            except Exception:
+                log.exception("checkpoint failed")
 
     async def shutdown(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.cancel()
+            await asyncio.gather(self.checkpointer, return_exceptions=True)
         for actor in list(self.actors.values()):
             for socket in list(actor.sockets.values()):
                 socket.close(1001, "Server shutting down")

@@ -8,6 +8,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from store.counters import CounterRepository
+from store.journal import Journal
 from store.library import GameRepository, LibraryRepository
 from store.lobbies import LobbyRepository
 from store.locks import KeyedLocks
@@ -39,6 +40,7 @@ class Store:
         self.tokens = TokenRepository(self.db["tokens"])
         self.sessions = SessionRepository(self.db["sessions"])
         self.matches = MatchRepository(self.db["ongoing_matches"], self.db["completed_matches"])
+        self.journal = Journal(self.db)
         self.counters = CounterRepository(self.db["counters"], self.locks)
         self.games = GameRepository(self.db["games"], self.counters, self.locks)
         self.lobbies = LobbyRepository(self.db["lobbies"], self.locks)
@@ -64,4 +66,5 @@ class Store:
         return True
 
     async def close(self) -> None:
+        await self.journal.close()
         await self.client.close()

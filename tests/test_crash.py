@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from pathlib import Path
 from typing import Any
@@ -55,12 +56,20 @@ def user(server: ServerProcess, name: str) -> dict[str, Any]:
 
 
 @pytest.mark.gen_test(timeout=120)
-async def test_a_killed_server_restarts_where_the_clients_left_off(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path).start()
+@pytest.mark.parametrize("checkpoints", [False, True])
+async def test_a_killed_server_restarts_where_the_clients_left_off(
+    tmp_path: Path, checkpoints: bool
+) -> None:
+    # With frequent checkpoints the state survives in the match document and the
+    # journal segments behind it are dropped; without, it is all in the journal.
+    extra = ("--checkpoint-interval", "0.2") if checkpoints else ()
+    server = ServerProcess(tmp_path, *extra).start()
     try:
         game = await ready_match(server, "crash")
         peers = game["peers"]
         await play_round(peers, "rock", "scissors")
+        if checkpoints:
+            await asyncio.sleep(0.6)
         await play_round(peers, "paper", "rock")
         ack = await peers["host"].command("move", move={"throw": "rock"})
         last = await peers["spectator"].next("event", "moved")
@@ -69,7 +78,7 @@ async def test_a_killed_server_restarts_where_the_clients_left_off(tmp_path: Pat
     finally:
         server.stop(signal.SIGKILL)
 
-    again = ServerProcess(tmp_path).start()
+    again = ServerProcess(tmp_path, *extra).start()
     try:
         status, detail = again.request("GET", f"/api/ongoing_matches/{game['id']}/")
         assert status == 200 and detail["is_started"] and detail["score"] == {
