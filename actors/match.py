@@ -146,6 +146,7 @@ class MatchActor:
         self.disconnected: set[str] = set()
         self.timers: dict[tuple[str, Any], asyncio.TimerHandle] = {}
         self.finished = False
+        self.checkpointed_seq = -1  # the seq last written to the match document
         self.task: asyncio.Task[None] | None = None
 
     @property
@@ -221,6 +222,7 @@ class MatchActor:
             await self.on_tick(message)
         elif isinstance(message, Checkpoint):
             await self.store.matches.save(self.doc)
+            self.checkpointed_seq = self.doc["seq"]
             message.reply.set_result(None)
 
     # -- who is who ---------------------------------------------------------------------
