@@ -1,20 +1,28 @@
-"""Live rps matches under load: throws per second, latency, lost events.
+"""Live rps matches under load: throws per second, latency, lost events, cost.
 
-    python -m bench.matches [--matches 100] [--spectators 2] [--rate 1] [--seconds 20]
-                            [--warmup 5] [--url http://127.0.0.1:8000]
+    python -m bench.matches [--targets arena,relay] [--runs 3] [--matches 100]
+                            [--spectators 2] [--rate 1] [--seconds 20] [--warmup 5]
 
-Without ``--url`` it starts its own Arena (embedded database, write-ahead on).
-It creates ``--matches`` matches over REST, attaches two players and
-``--spectators`` spectators per match on their own sockets, joins, readies
-and starts them over the protocol, then each player throws ``--rate`` times a
-second (random phase; a player throws again once its round is over).  After
-``--warmup`` seconds it measures for ``--seconds``:
+For each target in turn (alternated ``--runs`` times: A B A B …, medians
+reported) it starts the server pinned to CPU 0 (the generator runs on CPU 1):
+
+- ``arena``: Arena on its embedded database, write-ahead on.  Matches are
+  created over REST; two players and ``--spectators`` spectators per match
+  attach on their own sockets, join, ready and start over the protocol.
+- ``relay``: the bare Tornado relay of ``bench/relay.py`` (no actor, no
+  database), the limit a Tornado server can reach.
+
+Then each player throws ``--rate`` times a second (random phase; a player
+throws again once its round is over).  After ``--warmup`` seconds it measures
+for ``--seconds``:
 
 - throws per second accepted (acks);
 - latency from a throw being sent to the opponent receiving the event it
   caused (``moved``, or ``round_over`` for the round's second throw);
 - events lost or out of order on any socket (a gap in ``seq``), and sockets
-  closed unexpectedly: both must be 0.
+  closed unexpectedly: both must be 0;
+- server CPU seconds per 1,000 throws (the embedded database counted too) and
+  server RSS per socket.
 
 Matches are played to 99 so none ends during a run.  The generator is one
 Python process: at high rates it, not the server, can be the limit (its CPU
@@ -26,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import statistics
@@ -36,7 +45,7 @@ from typing import Any
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-from bench.server import ArenaProcess
+from bench.server import ArenaProcess, RelayProcess, ServerProcess
 
 PASSWORD = "bench-password-1"
 THROWS = ("rock", "paper", "scissors")
@@ -174,18 +183,35 @@ async def setup_match(client: AsyncHTTPClient, url: str, index: int, spectators:
     return match, list(zip(socks, seats, strict=True))
 
 
+async def setup_relay_match(url: str, index: int, spectators: int,
+                            stats: Stats) -> tuple[Match, list[tuple[Sock, str | None]]]:
+    match = Match(index, stats)
+    seats: list[str | None] = ["host", "challenger", *([None] * spectators)]
+    socks = []
+    base = url.replace("http://", "ws://") + f"/relay/{index}?role="
+    for seat in seats:
+        connection = await websocket_connect(base + (seat or "spectator"))
+        sock = Sock(connection, f"r{index}")
+        sock.last_seq = json.loads(await connection.read_message())["seq"]
+        socks.append(sock)
+    return match, list(zip(socks, seats, strict=True))
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
 
 
-async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
+async def run(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any]:
+    url = server.url
     stats = Stats()
     client = AsyncHTTPClient(force_instance=True, max_clients=32)
     semaphore = asyncio.Semaphore(16)
 
     async def one(index: int) -> tuple[Match, list[tuple[Sock, str | None]]]:
         async with semaphore:
+            if server.name == "relay":
+                return await setup_relay_match(url, index, args.spectators, stats)
             return await setup_match(client, url, index, args.spectators, stats)
 
     started = time.perf_counter()
@@ -201,11 +227,14 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
                 tasks.append(asyncio.create_task(player(sock, seat, match, args.rate, done)))
     await asyncio.sleep(args.warmup)
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    server_cpu_before = server.cpu_seconds()
     stats.measuring = True
     began = time.perf_counter()
     await asyncio.sleep(args.seconds)
     stats.measuring = False
     elapsed = time.perf_counter() - began
+    server_cpu = server.cpu_seconds() - server_cpu_before
+    rss = server.rss_bytes()
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     done.set()
     for _, socks in tables:
@@ -221,24 +250,48 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
         "p50 ms": percentile(lat, 0.5) * 1000, "p99 ms": percentile(lat, 0.99) * 1000,
         "max ms": max(lat) * 1000 if lat else 0.0,
         "gaps": stats.gaps, "unexpected closes": stats.unexpected_closes,
-        "errors": stats.errors, "generator CPU": generator_cpu,
-        "mean ms": statistics.fmean(lat) * 1000 if lat else 0.0,
+        "errors": stats.errors,
+        "server CPU s/1k throws": server_cpu / max(1, stats.acks) * 1000,
+        "server RSS KiB/socket": rss / 1024 / (args.matches * (2 + args.spectators)),
+        "generator CPU": generator_cpu,
     }
 
 
+def start(target: str) -> ServerProcess:
+    if target == "relay":
+        return RelayProcess(cpu=0)
+    # Clocks long enough that matches set up first do not time out while the
+    # rest are being set up; the rate limit is the generator's, not the server's.
+    return ArenaProcess("--rate-limit", "1000", "--rate-burst", "1000",
+                        "--turn-timeout", "3600", "--idle-timeout", "3600", cpu=0)
+
+
 async def main(args: argparse.Namespace) -> None:
-    if args.url:
-        result = await run(args.url.rstrip("/"), args)
-    else:
-        # Clocks long enough that matches set up first do not time out while the
-        # rest are being set up.
-        with ArenaProcess("--rate-limit", "1000", "--rate-burst", "1000",
-                          "--turn-timeout", "3600", "--idle-timeout", "3600") as server:
-            result = await run(server.url, args)
-    print(f"M={args.matches} S={args.spectators} R={args.rate}")
-    for name, value in result.items():
-        print(f"  {name:18} {value:10.2f}" if isinstance(value, float) else
-              f"  {name:18} {value:10}")
+    os.sched_setaffinity(0, {1})
+    targets = args.targets.split(",")
+    results: dict[str, list[dict[str, Any]]] = {target: [] for target in targets}
+    for run_number in range(args.runs):
+        for target in targets:
+            with start(target) as server:
+                result = await run(server, args)
+            results[target].append(result)
+            print(f"run {run_number + 1} {target}: " + ", ".join(
+                f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
+                for k, v in result.items()), flush=True)
+    medians = {target: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+               for target, runs in results.items()}
+    print(f"\nM={args.matches} S={args.spectators} R={args.rate}, medians of {args.runs} "
+          f"alternated runs, {args.seconds:.0f} s each")
+    header = f"{'':24}" + "".join(f"{t:>12}" for t in targets)
+    if len(targets) > 1:
+        header += "".join(f"{targets[0] + '/' + t:>16}" for t in targets[1:])
+    print(header)
+    for key in medians[targets[0]]:
+        row = f"{key:24}" + "".join(f"{medians[t][key]:12.2f}" for t in targets)
+        for t in targets[1:]:
+            other = medians[t][key]
+            row += f"{(medians[targets[0]][key] / other) if other else float('nan'):16.2f}"
+        print(row)
 
 
 if __name__ == "__main__":
@@ -249,5 +302,6 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=1.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=5.0)
-    parser.add_argument("--url", default="")
+    parser.add_argument("--targets", default="arena,relay")
+    parser.add_argument("--runs", type=int, default=1)
     asyncio.run(main(parser.parse_args()))

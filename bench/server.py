@@ -1,36 +1,95 @@
-"""Start an Arena server for a benchmark: a child process on a fresh data directory."""
+"""Start a server under test as a child process, and read its CPU time and memory."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
-class ArenaProcess:
-    def __init__(self, *extra: str) -> None:
-        self.data_dir = tempfile.mkdtemp(prefix="arena-bench-")
-        self.extra = extra
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class ServerProcess:
+    """A server started with ``command``; ready when it prints ``ready_prefix`` + URL."""
+
+    name = "server"
+
+    def __init__(self, command: list[str], ready_prefix: str, cpu: int | None = None) -> None:
+        self.command = (["taskset", "-c", str(cpu)] if cpu is not None else []) + command
+        self.ready_prefix = ready_prefix
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
 
-    def __enter__(self) -> ArenaProcess:
-        self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "server.py"), "--port", "0", "--data-dir",
-             self.data_dir, "--log-level", "warning", "--bcrypt-rounds", "4", *self.extra],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True,
-        )
+    def __enter__(self) -> ServerProcess:
+        self.process = subprocess.Popen(self.command, cwd=ROOT, stdout=subprocess.PIPE,
+                                        text=True)
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            if line.startswith("Arena listening on "):
+            if line.startswith(self.ready_prefix):
                 self.url = line.split()[-1].rstrip("/")
                 return self
-        raise RuntimeError("the server did not start")
+        raise RuntimeError(f"{self.command} did not start")
 
     def __exit__(self, *exc: object) -> None:
         assert self.process is not None
         self.process.terminate()
         self.process.wait(30)
+
+    def pids(self) -> list[int]:
+        """The server and its children (the embedded database counts too)."""
+        assert self.process is not None
+        return [self.process.pid, *_children(self.process.pid)]
+
+    def cpu_seconds(self) -> float:
+        return sum(_cpu_seconds(pid) for pid in self.pids())
+
+    def rss_bytes(self) -> int:
+        return sum(_rss_bytes(pid) for pid in self.pids())
+
+
+class ArenaProcess(ServerProcess):
+    name = "arena"
+
+    def __init__(self, *extra: str, cpu: int | None = None) -> None:
+        self.data_dir = tempfile.mkdtemp(prefix="arena-bench-")
+        super().__init__(
+            [sys.executable, str(ROOT / "server.py"), "--port", "0", "--data-dir",
+             self.data_dir, "--log-level", "warning", "--bcrypt-rounds", "4", *extra],
+            "Arena listening on ", cpu)
+
+
+class RelayProcess(ServerProcess):
+    name = "relay"
+
+    def __init__(self, port: int = 8501, cpu: int | None = None) -> None:
+        super().__init__([sys.executable, "-m", "bench.relay", "--port", str(port)],
+                         "Relay listening on ", cpu)
