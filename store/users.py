@@ -31,10 +31,19 @@ class UsernameTaken(Exception):
 
 
 class UserRepository:
-    """Users.  Updates of one user are serialized in-process (see ``store.locks``)."""
+    """Users, and ``usernames``: their lower-cased names, keyed by ``_id``.
 
-    def __init__(self, collection: AsyncCollection, locks: KeyedLocks) -> None:
+    The ``usernames`` documents (``{_id: "<lower-cased name>", user_id}``) make
+    a lookup by name one read by ``_id``, which FerretDB answers without
+    walking the collection, and claim the name at sign-up (a second claim is a
+    duplicate key).  The unique ``username_lower`` index on ``users`` stays the
+    last guard.  Updates of one user are serialized in-process (``store.locks``).
+    """
+
+    def __init__(self, collection: AsyncCollection, names: AsyncCollection,
+                 locks: KeyedLocks) -> None:
         self.collection = collection
+        self.names = names
         self.locks = locks
 
     async def ensure_indexes(self) -> None:
@@ -63,21 +72,44 @@ class UserRepository:
             "is_admin": False,
             "token_generation": 0,
         }
+        await self._claim_name(user["username_lower"], user["_id"])
         try:
             await self.collection.insert_one(user)
         except DuplicateKeyError as exc:
+            await self.names.delete_one({"_id": user["username_lower"], "user_id": user["_id"]})
             raise UsernameTaken(username) from exc
         return user
+
+    async def _claim_name(self, lower: str, user_id: str) -> None:
+        for _ in range(2):
+            try:
+                await self.names.insert_one({"_id": lower, "user_id": user_id})
+                return
+            except DuplicateKeyError:
+                holder = await self.names.find_one({"_id": lower})
+                if holder is None:
+                    continue  # released meanwhile
+                if await self.by_id(holder["user_id"]) is not None:
+                    break
+                # a claim whose user was never stored (a crash, or a racing sign-up
+                # that is about to store it: then the users index refuses one of us)
+                await self.names.delete_one({"_id": lower, "user_id": holder["user_id"]})
+        raise UsernameTaken(lower)
 
     async def by_id(self, user_id: str) -> User | None:
         return await self.collection.find_one({"_id": user_id})
 
+    async def _by_name(self, username: str) -> User | None:
+        """The user whose name equals ``username`` in any letter case."""
+        name = await self.names.find_one({"_id": username.lower()})
+        return await self.by_id(name["user_id"]) if name is not None else None
+
     async def by_username(self, username: str) -> User | None:
-        return await self.collection.find_one({"username": username})
+        user = await self._by_name(username)
+        return user if user is not None and user["username"] == username else None
 
     async def username_exists(self, username: str) -> bool:
-        found = await self.collection.find_one({"username_lower": username.lower()}, {"_id": 1})
-        return found is not None
+        return await self._by_name(username) is not None
 
     async def page(self, ordering: str, limit: int, offset: int) -> tuple[list[User], int]:
         total = await self.collection.count_documents({})

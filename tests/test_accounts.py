@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from handlers.context import AppContext
 from tests.client import PASSWORD, Api, unique_name
 
 SIGN_UP = "/api/users/sign_up/"
@@ -258,3 +259,15 @@ async def test_no_response_reveals_a_password_or_hash(api: Api) -> None:
         assert PASSWORD not in text
         assert "password" not in text
         assert "$2b$" not in text and "hash" not in text
+
+
+@pytest.mark.gen_test
+async def test_a_name_claim_left_by_a_crash_does_not_block_the_name(
+    api: Api, context: AppContext
+) -> None:
+    # a crash between claiming the name and storing the user leaves this behind
+    await context.store.users.names.insert_one({"_id": "phoenix", "user_id": "never-stored"})
+    response = await api.post(SIGN_UP, {"username": "Phoenix", "password": PASSWORD})
+    assert response.status == 201
+    assert (await api.get("/api/users/Phoenix/")).json["id"] == response.json["id"]
+    assert (await api.get("/api/users/phoenix/")).status == 404  # lookups are exact-case
