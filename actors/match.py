@@ -23,7 +23,7 @@ The end of a match is made exactly-once without transactions: the decision
 if the process died in between: store the completed match (its ``_id`` is
 the match id), set each player's new elo while releasing them (guarded by
 ``ongoing_match``), release the spectators, delete the ongoing document.
-Cancelling works the same way with ``phase: "cancelling"``.
+Cancelling works the same way with ``phase: "cancelling"`` (``actors.ending``).
 """
 
 from __future__ import annotations
@@ -32,15 +32,23 @@ import asyncio
 import copy
 import json
 import logging
-import os
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from actors import elo
+from actors.ending import decide_result, fault_point, finish_cancelling, finish_ending
 from actors.games import GAMES, IllegalMove, Rules, Seat, other
+from actors.messages import (
+    Attach,
+    Cancel,
+    Checkpoint,
+    CommandError,
+    Detach,
+    Frame,
+    Socket,
+    Tick,
+)
 from actors.views import completed_view, user_view
 from store.timestamps import now
 
@@ -53,67 +61,6 @@ ROLE_CODES = {"host": "H", "challenger": "C", "spectator": "S"}
 PLAYER_SEATS: tuple[Seat, Seat] = ("host", "challenger")
 
 
-class Socket(Protocol):
-    """What the actor needs of a connection; the socket handler provides it."""
-
-    user_id: str | None
-
-    def send(self, text: str) -> None:
-        """Queue a frame; never blocks (a socket too far behind closes itself)."""
-
-    def close(self, code: int, reason: str) -> None: ...
-
-
-class CommandError(Exception):
-    """A refused command: the protocol ``error`` code and message for its sender."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-# -- mailbox messages ----------------------------------------------------------------
-
-
-@dataclass
-class Attach:
-    socket: Socket
-    user: dict[str, Any]
-
-
-@dataclass
-class Detach:
-    socket: Socket
-
-
-@dataclass
-class Frame:
-    socket: Socket
-    message: dict[str, Any]
-
-
-@dataclass
-class Cancel:
-    """REST ``DELETE``: only the host, only before the start."""
-
-    user_id: str
-    reply: asyncio.Future[None]
-
-
-@dataclass
-class Checkpoint:
-    """Store the adopted state in ``ongoing_matches`` so older journal segments can go."""
-
-    reply: asyncio.Future[None]
-
-
-@dataclass
-class Tick:
-    kind: str  # "grace", "turn" or "idle"
-    key: Any
-
-
 @dataclass
 class Draft:
     """A command's work in progress: the next state and the events it will send."""
@@ -122,13 +69,6 @@ class Draft:
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     #: Claims to undo if persisting the draft fails.
     claimed: list[str] = field(default_factory=list)
-
-
-def fault_point(step: str) -> None:
-    """Test hook: ``ARENA_CRASH_AT=<step>`` kills the process there (crash tests)."""
-    if os.environ.get("ARENA_CRASH_AT") == step:
-        log.warning("ARENA_CRASH_AT=%s: killing the process", step)
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class MatchActor:
@@ -580,29 +520,10 @@ class MatchActor:
 
     # -- the end -----------------------------------------------------------------------
 
-    def result_for(self, doc: dict[str, Any], winner: Seat, reason: str) -> dict[str, Any]:
-        winner_id = doc["host_id"] if winner == "host" else doc["challenger_id"]
-        loser_id = doc["challenger_id"] if winner == "host" else doc["host_id"]
-        winner_before = int(self.users[winner_id]["elo"])
-        loser_before = int(self.users[loser_id]["elo"])
-        winner_after, loser_after = elo.after_match(winner_before, loser_before,
-                                                    self.config.elo_k)
-        score = self.rules.score(doc["state"])
-        return {
-            "id": self.id, "game": doc["game"],
-            "winner": self.users[winner_id]["username"],
-            "loser": self.users[loser_id]["username"],
-            "winner_id": winner_id, "loser_id": loser_id,
-            "start_timestamp": doc["start_timestamp"], "completion_timestamp": now(),
-            "winner_score": score[winner], "loser_score": score[other(winner)],
-            "winner_elo_before_match": winner_before, "loser_elo_before_match": loser_before,
-            "winner_elo_after_match": winner_after, "loser_elo_after_match": loser_after,
-            "reason": reason,
-        }
-
     async def end(self, draft: Draft, winner: Seat, reason: str) -> int:
         """Decide the result, store the decision, then finish it (see the module doc)."""
-        result = self.result_for(draft.doc, winner, reason)
+        result = decide_result(draft.doc, self.users, self.rules, winner, reason,
+                               self.config.elo_k)
         draft.doc["phase"] = "ending"
         draft.doc["result"] = result
         draft.doc["seq"] = self.doc["seq"] + len(draft.events)  # seq of the events so far
@@ -631,27 +552,3 @@ class MatchActor:
         self.cancel_timers()
         self.registry.drop(self)
         return self.doc["seq"]
-
-
-async def finish_ending(store: Any, doc: dict[str, Any]) -> None:
-    """Every step after the decision; each idempotent, so a replay completes it once."""
-    result = doc["result"]
-    match_id = int(doc["id"])
-    await store.matches.store_completed(result)
-    fault_point("completed_stored")
-    await store.users.finish_match(result["winner_id"], match_id,
-                                   result["winner_elo_after_match"])
-    fault_point("winner_rated")
-    await store.users.finish_match(result["loser_id"], match_id, result["loser_elo_after_match"])
-    fault_point("loser_rated")
-    for spectator in doc["spectator_ids"]:
-        await store.users.release(spectator, match_id)
-    fault_point("released")
-    await store.matches.remove(match_id)
-
-
-async def finish_cancelling(store: Any, doc: dict[str, Any]) -> None:
-    match_id = int(doc["id"])
-    for user_id in filter(None, [doc["host_id"], doc["challenger_id"], *doc["spectator_ids"]]):
-        await store.users.release(user_id, match_id)
-    await store.matches.remove(match_id)

@@ -11,8 +11,10 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from actors.ending import finish_cancelling, finish_ending
 from actors.games import GAMES
-from actors.match import Checkpoint, MatchActor, finish_cancelling, finish_ending
+from actors.match import MatchActor
+from actors.messages import Checkpoint
 from actors.metrics import Metrics
 from store import Store
 from store.matches import match_key

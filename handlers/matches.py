@@ -11,7 +11,8 @@ import asyncio
 from typing import Any
 
 from actors.games import GAMES
-from actors.match import Cancel, CommandError, MatchActor
+from actors.match import MatchActor
+from actors.messages import Cancel, CommandError
 from actors.registry import AlreadyInMatch, Registry
 from actors.views import completed_view
 from handlers import errors

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from actors.match import Attach, Detach, Frame, MatchActor
+from actors.match import MatchActor
+from actors.messages import Attach, Detach, Frame
 from actors.registry import Registry
 from handlers.base import identify, user_for_token
 from handlers.context import AppContext

@@ -1,0 +1,68 @@
+"""The mailbox vocabulary of a match actor, and what it needs of a socket."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class Socket(Protocol):
+    """What the actor needs of a connection; the socket handler provides it."""
+
+    user_id: str | None
+
+    def send(self, text: str) -> None:
+        """Queue a frame; never blocks (a socket too far behind closes itself)."""
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
+class CommandError(Exception):
+    """A refused command: the protocol ``error`` code and message for its sender."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# -- mailbox messages ----------------------------------------------------------------
+
+
+@dataclass
+class Attach:
+    socket: Socket
+    user: dict[str, Any]
+
+
+@dataclass
+class Detach:
+    socket: Socket
+
+
+@dataclass
+class Frame:
+    socket: Socket
+    message: dict[str, Any]
+
+
+@dataclass
+class Cancel:
+    """REST ``DELETE``: only the host, only before the start."""
+
+    user_id: str
+    reply: asyncio.Future[None]
+
+
+@dataclass
+class Checkpoint:
+    """Store the adopted state in ``ongoing_matches`` so older journal segments can go."""
+
+    reply: asyncio.Future[None]
+
+
+@dataclass
+class Tick:
+    kind: str  # "grace", "turn" or "idle"
+    key: Any
