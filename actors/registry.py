@@ -92,13 +92,23 @@ class Registry:
                 actor = MatchActor(doc, users, self)
                 self.actors[int(doc["id"])] = actor
                 actor.start(restored=True)
-        # A crash between claiming a user and storing their match leaves a claim on
-        # a match that does not exist: release those.
-        for user in await self.store.users.in_matches():
-            if user["ongoing_match"] not in self.actors:
-                await self.store.users.release(user["_id"], user["ongoing_match"])
+        # A crash between claiming a user and storing the match (or the join) leaves
+        # a claim on a match the user is not in: release those; keep the rest.
+        users = self.store.users
+        for user in await users.in_matches():
+            if self.holds(user["ongoing_match"], user["_id"]):
+                await users.restore_claim(user["_id"], user["ongoing_match"])
+            else:
+                await users.release(user["_id"], user["ongoing_match"])
+        for claim in await users.all_claims():
+            if not self.holds(claim["match"], claim["_id"]):
+                await users.drop_claim(claim["_id"], claim["match"])
         await self.checkpoint()
         self.checkpointer = asyncio.get_running_loop().create_task(self.checkpoint_forever())
+
+    def holds(self, match_id: int, user_id: str) -> bool:
+        actor = self.actors.get(match_id)
+        return actor is not None and user_id in actor.participants()
 
     async def checkpoint(self, pace: float = 0.0) -> None:
         """Write each live match's state to its document, then drop old journal segments.

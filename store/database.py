@@ -36,7 +36,8 @@ class Store:
         )
         self.db = self.client[database]
         self.locks = KeyedLocks()
-        self.users = UserRepository(self.db["users"], self.db["usernames"], self.locks)
+        self.users = UserRepository(self.db["users"], self.db["usernames"],
+                                    self.db["match_claims"], self.locks)
         self.tokens = TokenRepository(self.db["tokens"])
         self.sessions = SessionRepository(self.db["sessions"])
         self.matches = MatchRepository(self.db["ongoing_matches"], self.db["completed_matches"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -41,9 +42,10 @@ class UserRepository:
     """
 
     def __init__(self, collection: AsyncCollection, names: AsyncCollection,
-                 locks: KeyedLocks) -> None:
+                 claims: AsyncCollection, locks: KeyedLocks) -> None:
         self.collection = collection
         self.names = names
+        self.claims = claims
         self.locks = locks
 
     async def ensure_indexes(self) -> None:
@@ -140,11 +142,14 @@ class UserRepository:
     async def claim(self, user_id: str, match_id: int, role: str) -> bool:
         """Put the user in the match if they are in none; False if they are in one."""
         async with self.locks.hold(("users", user_id)):
-            result = await self.collection.update_one(
-                {"_id": user_id, "ongoing_match": None},
-                {"$set": {"ongoing_match": match_id, "role": role}},
+            try:
+                await self.claims.insert_one({"_id": user_id, "match": match_id})
+            except DuplicateKeyError:
+                return False
+            await self.collection.update_one(
+                {"_id": user_id}, {"$set": {"ongoing_match": match_id, "role": role}}
             )
-        return result.modified_count == 1
+        return True
 
     async def release(self, user_id: str, match_id: int) -> None:
         """Take the user out of ``match_id`` (and of no other match)."""
@@ -153,6 +158,24 @@ class UserRepository:
                 {"_id": user_id, "ongoing_match": match_id},
                 {"$set": {"ongoing_match": None, "role": None}},
             )
+            await self._drop_claim(user_id, match_id)
+
+    async def _drop_claim(self, user_id: str, match_id: int) -> None:
+        claim = await self.claims.find_one({"_id": user_id})
+        if claim is not None and claim["match"] == match_id:
+            await self.claims.delete_one({"_id": user_id})
+
+    async def restore_claim(self, user_id: str, match_id: int) -> None:
+        """Make sure a user who is in a live match holds its claim (after a crash)."""
+        with contextlib.suppress(DuplicateKeyError):
+            await self.claims.insert_one({"_id": user_id, "match": match_id})
+
+    async def drop_claim(self, user_id: str, match_id: int) -> None:
+        async with self.locks.hold(("users", user_id)):
+            await self._drop_claim(user_id, match_id)
+
+    async def all_claims(self) -> list[dict[str, Any]]:
+        return await self.claims.find({}).to_list()
 
     async def finish_match(self, user_id: str, match_id: int, elo: int) -> None:
         """Set the elo a match left and release the user, once.
@@ -166,6 +189,7 @@ class UserRepository:
                 {"_id": user_id, "ongoing_match": match_id},
                 {"$set": {"elo": elo, "ongoing_match": None, "role": None}},
             )
+            await self._drop_claim(user_id, match_id)
 
     async def in_matches(self) -> list[User]:
         """Every user who is in some match."""
