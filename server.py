@@ -53,7 +53,8 @@ class Config:
     idle_timeout: float = field(default=600.0, metadata={
         "help": "seconds an unstarted match lives without its host attached"})
     checkpoint_interval: float = field(default=30.0, metadata={
-        "help": "seconds between checkpoints of live matches (the journal is trimmed then)"})
+        "help": "seconds between checkpoints of live matches into a fresh journal segment "
+                "(older segments are dropped then)"})
     elo_k: float = field(default=100.0, metadata={"help": "elo K factor"})
     default_game: str = field(default="rps", metadata={"help": "game of a match created "
                                                                 "without one (rps, connect4)"})

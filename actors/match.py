@@ -9,8 +9,9 @@ at a time in arrival order.  Handling one is a transaction in memory:
 3. adopt the draft, number the events and broadcast them.
 
 Persisting is an append to the journal (``store.journal``), group-committed
-with every other match's appends; the match document in ``ongoing_matches``
-is a checkpoint rewritten every ``--checkpoint-interval`` seconds.
+with every other match's appends; every ``--checkpoint-interval`` seconds
+each live match re-appends its state to a fresh journal segment so the older
+ones can be dropped.
 
 A command that fails (a refused move, a database error, a bug) leaves the
 adopted state as it was and answers its sender with an error; the actor
@@ -86,7 +87,6 @@ class MatchActor:
         self.disconnected: set[str] = set()
         self.timers: dict[tuple[str, Any], asyncio.TimerHandle] = {}
         self.finished = False
-        self.checkpointed_seq = -1  # the seq last written to the match document
         self.task: asyncio.Task[None] | None = None
 
     @property
@@ -161,8 +161,7 @@ class MatchActor:
         elif isinstance(message, Tick):
             await self.on_tick(message)
         elif isinstance(message, Checkpoint):
-            await self.store.matches.save(self.doc)
-            self.checkpointed_seq = self.doc["seq"]
+            await self.store.journal.append(self.doc, checkpoint=True)
             message.reply.set_result(None)
 
     # -- who is who ---------------------------------------------------------------------

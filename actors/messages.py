@@ -57,7 +57,7 @@ class Cancel:
 
 @dataclass
 class Checkpoint:
-    """Store the adopted state in ``ongoing_matches`` so older journal segments can go."""
+    """Re-append the adopted state to the journal's newest segment (older ones then go)."""
 
     reply: asyncio.Future[None]
 

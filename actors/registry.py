@@ -110,36 +110,31 @@ class Registry:
         actor = self.actors.get(match_id)
         return actor is not None and user_id in actor.participants()
 
-    async def checkpoint(self, pace: float = 0.0) -> None:
-        """Write each live match's state to its document, then drop old journal segments.
+    async def checkpoint(self) -> None:
+        """Re-append every live match's state to a new journal segment, then drop
+        the older segments: the journal stays as small as the set of live matches.
 
-        One match at a time, ``pace`` seconds apart, and only those that changed:
-        a checkpoint is a full-document update, which on FerretDB also walks the
-        collection, so a burst of them would stall the journal's inserts.
+        The appends go through each actor's mailbox (so none races a command) and
+        are group-committed like any other append.
         """
         last = await self.store.journal.rotate()
         loop = asyncio.get_running_loop()
+        replies = []
         for actor in list(self.actors.values()):
-            if actor.finished or actor.doc["seq"] == actor.checkpointed_seq:
-                continue
             reply: asyncio.Future[None] = loop.create_future()
             actor.post(Checkpoint(reply))
-            try:
-                await reply
-            except Exception:
-                log.warning("checkpoint of match %s failed; keeping the journal", actor.id)
-                return
-            if pace:
-                await asyncio.sleep(pace)
+            replies.append(reply)
+        results = await asyncio.gather(*replies, return_exceptions=True)
+        if any(isinstance(result, BaseException) for result in results):
+            log.warning("checkpoint incomplete; keeping journal segments through %d", last)
+            return
         await self.store.journal.drop_through(last)
 
     async def checkpoint_forever(self) -> None:
         while True:
             await asyncio.sleep(self.config.checkpoint_interval)
-            # spread the writes over at most half the interval
-            pace = min(0.05, self.config.checkpoint_interval / 2 / max(1, len(self.actors)))
             try:
-                await self.checkpoint(pace)
+                await self.checkpoint()
             except Exception:
                 log.exception("checkpoint failed")
 

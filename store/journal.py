@@ -10,12 +10,13 @@ Why inserts and not an update of the match document: on FerretDB 1.24 (the
 embedded database) every update or delete walks its whole collection, while
 an insert does not; on MongoDB an insert is the cheapest write too.
 
-The journal is cut into segments (one collection each).  ``rotate`` starts a
-new segment; once every live match's state has been checkpointed into
-``ongoing_matches`` (``store.matches``), the older segments are dropped whole
-(dropping a collection is cheap everywhere, deleting documents is not).  At
-start-up the newest state of each match is the one with the highest ``seq``
-among its checkpoint and the segments that remain.
+The journal is cut into segments (one collection each).  A checkpoint
+``rotate``s to a new segment, appends every live match's current state to it,
+and then drops the older segments whole (dropping a collection is cheap
+everywhere; deleting or updating documents is not on FerretDB).  So the
+newest segments always hold the latest state of every live match.  At
+start-up a match's state is the one with the highest ``seq`` among its match
+document (written at creation and when it ends) and the remaining segments.
 """
 
 from __future__ import annotations
@@ -55,12 +56,17 @@ class Journal:
         if self.writer is None:
             self.writer = asyncio.get_running_loop().create_task(self._write_batches())
 
-    async def append(self, match: dict[str, Any]) -> None:
-        """Store ``match`` (a whole match document); returns once it is durable."""
+    async def append(self, match: dict[str, Any], *, checkpoint: bool = False) -> None:
+        """Store ``match`` (a whole match document); returns once it is durable.
+
+        A checkpoint re-appends a state the journal may already hold (in an
+        older segment, or in this one): its key is marked so it never collides.
+        """
         self.start()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.queue.append(({"_id": f"{match['id']}:{match['seq']:012d}", "m": match["id"],
-                            "seq": match["seq"], "doc": match}, future))
+        key = f"{match['id']}:{match['seq']:012d}" + (":c" if checkpoint else "")
+        self.queue.append(({"_id": key, "m": match["id"], "seq": match["seq"], "doc": match},
+                           future))
         self.wakeup.set()
         await future
 
