@@ -5,8 +5,10 @@ match without scanning) and carry the integer ``id`` the API shows; a
 completed match keeps its ongoing match's id, so storing it twice is a
 duplicate key, never a second result.
 
-An ongoing match document is the actor's whole state: written before every
-event it sends (write-ahead), read back at start-up to re-create the actor.
+An ongoing match document holds a match's state when it was created and,
+when it ends or is cancelled, the decision (``phase``, ``result``) that the
+exactly-once ending replays after a crash.  Everything in between goes to the
+journal (``store.journal``); at start-up the newest of the two is used.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class MatchRepository:
         await self.ongoing.insert_one(match)
 
     async def save(self, match: Match) -> None:
-        """Replace the stored state with ``match`` (the write-ahead of one command)."""
+        """Replace the stored document with ``match`` (an ending or cancelling decision)."""
         await self.ongoing.replace_one({"_id": match["_id"]}, match)
 
     async def remove(self, match_id: int) -> None:
