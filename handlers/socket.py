@@ -9,17 +9,14 @@ queues a frame without waiting and closes a reader that falls too far behind
 
 from __future__ import annotations
 
-import functools
 import json
 import socket
-import struct
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from tornado.ioloop import IOLoop
-from tornado.iostream import StreamClosedError
-from tornado.websocket import WebSocketHandler
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from actors.match import MatchActor
 from actors.messages import Attach, Detach, Frame
@@ -28,20 +25,6 @@ from handlers.base import identify, user_for_token
 from handlers.context import AppContext
 
 AUTH_TIMEOUT = 10.0
-
-
-@functools.lru_cache(maxsize=256)
-def text_frame(text: str) -> bytes:
-    """An unmasked, unfragmented RFC 6455 text frame (FIN, opcode 1)."""
-    payload = text.encode()
-    size = len(payload)
-    if size < 126:
-        header = struct.pack("!BB", 0x81, size)
-    elif size < 1 << 16:
-        header = struct.pack("!BBH", 0x81, 126, size)
-    else:
-        header = struct.pack("!BBQ", 0x81, 127, size)
-    return header + payload
 
 
 class MatchSocket(WebSocketHandler):
@@ -183,24 +166,15 @@ class MatchSocket(WebSocketHandler):
     # -- frames out (the actor's Socket) -------------------------------------------------
 
     def send(self, text: str) -> None:
-        """Write one text frame straight to the stream.
-
-        Tornado's ``write_message`` frames the text for each socket and wraps
-        every write in a task; a broadcast hands the same text to many
-        sockets, so the frame (server frames are unmasked and, without
-        compression, the same bytes for everyone) is built once and written
-        as is.  ``pending`` counts the writes the stream has not flushed yet.
-        """
-        connection = self.ws_connection
-        if self.closed or connection is None or connection.is_closing():
+        if self.closed or self.ws_connection is None:
             return
         if self.pending >= self.ctx.config.outgoing_limit:
             self.registry.metrics.slow_closes += 1
             self.close(1008, "Too slow to read")
             return
         try:
-            future = connection.stream.write(text_frame(text))  # type: ignore[attr-defined]
-        except StreamClosedError:
+            future = self.write_message(text)
+        except WebSocketClosedError:
             return
         self.pending += 1
         future.add_done_callback(self._written)
