@@ -22,7 +22,9 @@ for ``--seconds``:
 - events lost or out of order on any socket (a gap in ``seq``), and sockets
   closed unexpectedly: both must be 0;
 - server CPU seconds per 1,000 throws (the embedded database counted too) and
-  server RSS per socket.
+  server RSS per socket;
+- with ``--storm N``, a second window during N sign-ups a second (use
+  ``--bcrypt-rounds 12`` for the real cost): bcrypt must stay off the loop.
 
 Matches are played to 99 so none ends during a run.  The generator is one
 Python process: at high rates it, not the server, can be the limit (its CPU
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import resource
@@ -226,6 +229,26 @@ async def run(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any]
             if seat is not None:
                 tasks.append(asyncio.create_task(player(sock, seat, match, args.rate, done)))
     await asyncio.sleep(args.warmup)
+    result = await measure(server, stats, args)
+    if args.storm and server.name == "arena":
+        storm = asyncio.create_task(sign_up_storm(client, url, args.storm, done))
+        stormy = await measure(server, stats, args)
+        result["p99 ms, sign-up storm"] = stormy["p99 ms"]
+        result["throws/s, sign-up storm"] = stormy["throws/s"]
+        tasks.append(storm)
+    done.set()
+    for _, socks in tables:
+        for sock, _ in socks:
+            sock.connection.close()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    client.close()
+    return result
+
+
+async def measure(server: ServerProcess, stats: Stats,
+                  args: argparse.Namespace) -> dict[str, Any]:
+    """One measuring window of ``args.seconds``."""
+    stats.acks, stats.latencies = 0, []
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     server_cpu_before = server.cpu_seconds()
     stats.measuring = True
@@ -236,12 +259,6 @@ async def run(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any]
     server_cpu = server.cpu_seconds() - server_cpu_before
     rss = server.rss_bytes()
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-    done.set()
-    for _, socks in tables:
-        for sock, _ in socks:
-            sock.connection.close()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    client.close()
     generator_cpu = (cpu_after.ru_utime + cpu_after.ru_stime
                      - cpu_before.ru_utime - cpu_before.ru_stime) / elapsed
     lat = stats.latencies
@@ -257,13 +274,29 @@ async def run(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any]
     }
 
 
-def start(target: str) -> ServerProcess:
+async def sign_up_storm(client: AsyncHTTPClient, url: str, per_second: float,
+                        done: asyncio.Event) -> None:
+    """``per_second`` sign-ups a second (bcrypt at the server's cost) until done."""
+    count = 0
+    pending: set[asyncio.Task[Any]] = set()
+    while not done.is_set():
+        count += 1
+        task = asyncio.create_task(http_json(client, url + "/api/users/sign_up/", {
+            "username": f"storm{count}", "password": PASSWORD}))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        await asyncio.sleep(1.0 / per_second)
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
+def start(target: str, args: argparse.Namespace) -> ServerProcess:
     if target == "relay":
         return RelayProcess(cpu=0)
     # Clocks long enough that matches set up first do not time out while the
     # rest are being set up; the rate limit is the generator's, not the server's.
     return ArenaProcess("--rate-limit", "1000", "--rate-burst", "1000",
-                        "--turn-timeout", "3600", "--idle-timeout", "3600", cpu=0)
+                        "--turn-timeout", "3600", "--idle-timeout", "3600",
+                        "--bcrypt-rounds", str(args.bcrypt_rounds), cpu=0)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -272,12 +305,13 @@ async def main(args: argparse.Namespace) -> None:
     results: dict[str, list[dict[str, Any]]] = {target: [] for target in targets}
     for run_number in range(args.runs):
         for target in targets:
-            with start(target) as server:
+            with start(target, args) as server:
                 result = await run(server, args)
             results[target].append(result)
             print(f"run {run_number + 1} {target}: " + ", ".join(
                 f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
                 for k, v in result.items()), flush=True)
+    nan = math.nan
     medians = {target: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
                for target, runs in results.items()}
     print(f"\nM={args.matches} S={args.spectators} R={args.rate}, medians of {args.runs} "
@@ -287,10 +321,10 @@ async def main(args: argparse.Namespace) -> None:
         header += "".join(f"{targets[0] + '/' + t:>16}" for t in targets[1:])
     print(header)
     for key in medians[targets[0]]:
-        row = f"{key:24}" + "".join(f"{medians[t][key]:12.2f}" for t in targets)
+        row = f"{key:24}" + "".join(f"{medians[t].get(key, nan):12.2f}" for t in targets)
         for t in targets[1:]:
-            other = medians[t][key]
-            row += f"{(medians[targets[0]][key] / other) if other else float('nan'):16.2f}"
+            other = medians[t].get(key, nan)
+            row += f"{(medians[targets[0]][key] / other) if other else nan:16.2f}"
         print(row)
 
 
@@ -304,4 +338,8 @@ if __name__ == "__main__":
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--targets", default="arena,relay")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--storm", type=float, default=0,
+                        help="then measure again during this many sign-ups per second")
+    parser.add_argument("--bcrypt-rounds", type=int, default=4,
+                        help="Arena's bcrypt cost (12 is the server's default)")
     asyncio.run(main(parser.parse_args()))
