@@ -20,7 +20,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from bench.matches import http_json, new_user
-from bench.server import ArenaProcess, _rss_bytes
+from bench.server import ArenaProcess, rss_bytes
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -31,7 +31,7 @@ async def main(args: argparse.Namespace) -> None:
         matches = [(await http_json(client, url + "/api/ongoing_matches/", {}, token))["id"]
                    for token in tokens[:args.matches]]
         await asyncio.sleep(2)
-        python_before, total_before = _rss_bytes(server.pids()[0]), server.rss_bytes()
+        python_before, total_before = rss_bytes(server.pids()[0]), server.rss_bytes()
         sockets = []
         started = time.perf_counter()
         semaphore = asyncio.Semaphore(64)
@@ -47,7 +47,7 @@ async def main(args: argparse.Namespace) -> None:
         await asyncio.gather(*(attach(m, t) for m in matches for t in tokens))
         print(f"opened {len(sockets)} sockets in {time.perf_counter() - started:.1f} s")
         await asyncio.sleep(3)
-        python_after, total_after = _rss_bytes(server.pids()[0]), server.rss_bytes()
+        python_after, total_after = rss_bytes(server.pids()[0]), server.rss_bytes()
         count = len(sockets)
         print(f"server RSS: {python_before / 2**20:.0f} → {python_after / 2**20:.0f} MiB "
               f"(with database {total_before / 2**20:.0f} → {total_after / 2**20:.0f} MiB)")

@@ -20,7 +20,7 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds_of(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
@@ -28,7 +28,7 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
-def _rss_bytes(pid: int) -> int:
+def rss_bytes(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -70,10 +70,10 @@ class ServerProcess:
         return [self.process.pid, *_children(self.process.pid)]
 
     def cpu_seconds(self) -> float:
-        return sum(_cpu_seconds(pid) for pid in self.pids())
+        return sum(cpu_seconds_of(pid) for pid in self.pids())
 
     def rss_bytes(self) -> int:
-        return sum(_rss_bytes(pid) for pid in self.pids())
+        return sum(rss_bytes(pid) for pid in self.pids())
 
 
 class ArenaProcess(ServerProcess):

@@ -35,6 +35,13 @@ def invalid(message: str) -> APIError:
     return errors.bad_request(message)
 
 
+def canonical_uuid(value: str, name: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise invalid(f"{name} is not a valid UUID.") from None
+
+
 def lobby_not_found() -> APIError:
     return errors.not_found("No active lobby with that id.", "lobby_not_found")
 
@@ -72,10 +79,7 @@ class LobbyHandler(EnvelopeHandler):
             return None
         if not isinstance(value, str):
             raise invalid(f"{name} must be a string.")
-        try:
-            return str(uuid.UUID(value))
-        except ValueError:
-            raise invalid(f"{name} is not a valid UUID.") from None
+        return canonical_uuid(value, name)
 
     async def active_lobby(self, lobby_id: str) -> Lobby:
         lobby = await self.ctx.store.lobbies.active(lobby_id)
@@ -113,16 +117,8 @@ class LobbiesHandler(LobbyHandler):
         self.send(lobby_view(lobby))
 
     async def post(self) -> None:
-        name = self.body.data.get("name")
-        if not isinstance(name, str) or not 1 <= len(name.strip()) <= NAME_MAX:
-            raise invalid(f"name must be a string of 1 to {NAME_MAX} characters.")
-        raw_users = self.body.data.get("users")
-        if not isinstance(raw_users, list) or not all(isinstance(u, str) for u in raw_users):
-            raise invalid("users must be a list of user ids.")
-        try:
-            invitees = [str(uuid.UUID(u)) for u in raw_users]
-        except ValueError:
-            raise invalid("users must hold valid UUIDs.") from None
+        name = self.body.string("name", max_length=NAME_MAX, strip=True)
+        invitees = [canonical_uuid(u, "users") for u in self.body.string_list("users")]
         host_id = self.caller["_id"]
         if host_id in invitees:
             raise errors.bad_request("The host cannot be in users.", "host_in_users")
@@ -134,9 +130,8 @@ class LobbiesHandler(LobbyHandler):
         for invitee in invitees:
             await self.require_user_exists(invitee)
         try:
-            lobby = await self.ctx.store.lobbies.create(
-                str(uuid.uuid4()), name.strip(), host_id, invitees
-            )
+            lobby = await self.ctx.store.lobbies.create(str(uuid.uuid4()), name, host_id,
+                                                        invitees)
         except AlreadyHosting:
             raise errors.conflict("already_hosting", "You already host an active lobby.") from None
         self.send(lobby_view(lobby), 201)

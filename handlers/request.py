@@ -106,12 +106,6 @@ class Query:
     def string(self, name: str) -> str | None:
         return self.handler.get_query_argument(name, None)
 
-    def required_string(self, name: str) -> str:
-        value = self.string(name)
-        if not value:
-            raise FieldError(name, REQUIRED)
-        return value
-
     def integer(
         self, name: str, *, default: int | None = None, minimum: int | None = None,
         maximum: int | None = None,

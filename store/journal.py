@@ -40,8 +40,6 @@ class Journal:
         self.wakeup = asyncio.Event()
         self.writer: asyncio.Task[None] | None = None
         self.in_flight: asyncio.Future[None] | None = None
-        self.batches = 0
-        self.records = 0
 
     async def segments(self) -> list[int]:
         names = await self.db.list_collection_names()
@@ -87,8 +85,6 @@ class Journal:
                     if not future.done():
                         future.set_exception(exc)
             else:
-                self.batches += 1
-                self.records += len(batch)
                 for _, future in batch:
                     if not future.done():
                         future.set_result(None)

@@ -55,9 +55,6 @@ class LobbyRepository:
             raise AlreadyHosting(host_id) from exc
         return lobby
 
-    async def hosted_by(self, host_id: str) -> Lobby | None:
-        return await self.collection.find_one({"host_slot": host_id})
-
     async def active(self, lobby_id: str) -> Lobby | None:
         lobby = await self.collection.find_one({"_id": lobby_id})
         return lobby if lobby is not None and lobby["active"] else None
