@@ -2,8 +2,10 @@
 
     python -m bench.relay --port 8500
 
-``ws://HOST:PORT/relay/{match}?role=host|challenger|spectator``.  The first
-host and challenger of a match id play; anyone else watches.  It applies the
+``ws://HOST:PORT/relay/{match}?role=host|challenger|spectator&target=99``.
+The first host and challenger of a match id play; anyone else watches.  When
+a player reaches the target the match sends ``ended``, closes its sockets with
+4410 and is forgotten, as Arena's do.  It applies the
 same rps rules as Arena (``actors.games.rps``, pure) and sends the same JSON
 shapes (``snapshot``, ``ack``, ``event`` with ``seq``, ``kind`` and
 ``state``), each event encoded once and written with the stock
@@ -28,9 +30,9 @@ RULES = GAMES["rps"]
 
 
 class RelayMatch:
-    def __init__(self) -> None:
+    def __init__(self, target: int) -> None:
         self.sockets: list[RelaySocket] = []
-        self.state = RULES.new_state(99)
+        self.state = RULES.new_state(target)
         self.seq = 0
 
     def broadcast(self, events: list[tuple[str, dict[str, Any]]]) -> None:
@@ -51,7 +53,9 @@ class RelaySocket(WebSocketHandler):
         return True
 
     def open(self, match_id: str) -> None:  # type: ignore[override]
-        self.match = MATCHES.setdefault(match_id, RelayMatch())
+        self.match_id = match_id
+        target = int(self.get_query_argument("target", "99"))
+        self.match = MATCHES.setdefault(match_id, RelayMatch(target))
         self.seat = self.get_query_argument("role", "spectator")
         self.match.sockets.append(self)
         self.write_message(json.dumps({"type": "snapshot", "seq": self.match.seq,
@@ -70,9 +74,16 @@ class RelaySocket(WebSocketHandler):
                                            "code": error.code, "message": error.message}))
             return
         self.match.state = state
+        winner = RULES.winner(state)
+        if winner is not None:
+            events.append(("ended", {"result": {"winner": winner, "score": state["score"]}}))
         self.match.broadcast(events)
         self.write_message(json.dumps({"type": "ack", "id": frame.get("id"),
                                        "seq": self.match.seq}))
+        if winner is not None:
+            MATCHES.pop(self.match_id, None)
+            for socket in list(self.match.sockets):
+                socket.close(4410, "The match is over")
 
     def on_close(self) -> None:
         if self in self.match.sockets:

@@ -1,0 +1,184 @@
+"""Arena against its limit and its peer, one scenario, one table.
+
+    python -m bench.compare [--targets arena,relay,colyseus] [--runs 3]
+                            [--matches 1000] [--spectators 2] [--rates 1,2,4,8]
+                            [--seconds 20] [--warmup 5] [--storm 20]
+
+Targets, each started fresh per run and pinned to CPU 0 (the generator runs
+on CPU 1), in turn A B C A B C … so the noise of a shared machine falls on
+all of them alike; the table quotes medians:
+
+- ``arena``: Arena on its embedded database, write-ahead on;
+- ``relay``: the bare Tornado relay of ``bench/relay.py`` (no actor, no
+  database), the limit a stock Tornado server reaches;
+- ``colyseus``: Colyseus 0.18 running the same rps room
+  (``bench/peer/colyseus-server.mjs``).
+
+One generator (``bench/peer/generator.mjs``, Node with ``ws`` and
+``@colyseus/sdk``) drives all three with the same scenario; see its header
+for what it measures.  Each run sets the matches up once and then measures
+one window per rate, in the order given.  The first use installs the Node
+packages (Node 22 itself comes from the npm package ``node``) with
+``npm ci`` into ``bench/peer/node_modules``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+from typing import Any
+
+from bench.server import ROOT, ArenaProcess, RelayProcess, ServerProcess
+
+PEER = ROOT / "bench" / "peer"
+NODE = PEER / "node_modules" / ".bin" / "node"
+SERVER_CPU, GENERATOR_CPU = 0, 1
+
+#: What the table shows, in order: (key in the generator's output, label).
+FIGURES = [
+    ("throws_per_s", "throws/s"),
+    ("p50_ms", "p50 ms"),
+    ("p99_ms", "p99 ms"),
+    ("max_ms", "max ms"),
+    ("gaps", "events lost/out of order"),
+    ("unexpected_closes", "unexpected closes"),
+    ("errors", "errors"),
+    ("matches_replaced", "matches replaced"),
+    ("server_cpu_s_per_1k_throws", "server CPU s/1k throws"),
+    ("server_cpu_share", "server CPU share"),
+    ("server_rss_kib_per_socket", "RSS KiB/socket"),
+    ("server_rss_kib_per_match", "RSS KiB/match"),
+    ("generator_cpu_share", "generator CPU share"),
+]
+
+
+class ColyseusProcess(ServerProcess):
+    name = "colyseus"
+
+    def __init__(self, port: int = 2567, cpu: int | None = None) -> None:
+        super().__init__([str(NODE), str(PEER / "colyseus-server.mjs"), "--port", str(port)],
+                         "Colyseus listening on ", cpu)
+
+
+def install_peer() -> None:
+    """Node 22, ``ws``, Colyseus and its SDK, from the lock file, once."""
+    if not NODE.exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PEER, check=True)
+
+
+def start(target: str, args: argparse.Namespace) -> ServerProcess:
+    if target == "relay":
+        return RelayProcess(cpu=SERVER_CPU)
+    if target == "colyseus":
+        return ColyseusProcess(cpu=SERVER_CPU)
+    # Clocks long enough that matches set up first do not time out while the
+    # rest are being set up; the rate limit is the generator's, not the server's.
+    return ArenaProcess("--rate-limit", "100000", "--rate-burst", "100000",
+                        "--turn-timeout", "3600", "--idle-timeout", "3600",
+                        "--bcrypt-rounds", str(args.bcrypt_rounds), cpu=SERVER_CPU)
+
+
+def generate(server: ServerProcess, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Run the generator against ``server``; its JSON lines, one per window."""
+    command = ["taskset", "-c", str(GENERATOR_CPU), str(NODE), str(PEER / "generator.mjs"),
+               "--target", server.name, "--url", server.url,
+               "--matches", str(args.matches), "--spectators", str(args.spectators),
+               "--rates", args.rates, "--seconds", str(args.seconds),
+               "--warmup", str(args.warmup), "--target-score", str(args.target_score),
+               "--pids", ",".join(map(str, server.pids()))]
+    if args.storm and server.name == "arena":
+        command += ["--storm", str(args.storm)]
+    done = subprocess.run(command, cwd=PEER, stdout=subprocess.PIPE, text=True, check=True)
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def median(values: list[Any]) -> float:
+    numbers = [v for v in values if v is not None]
+    return statistics.median(numbers) if numbers else math.nan
+
+
+def report(results: dict[str, list[dict[str, Any]]], targets: list[str],
+           args: argparse.Namespace) -> None:
+    windows: dict[tuple[str, float], dict[str, list[dict[str, Any]]]] = defaultdict(
+        lambda: defaultdict(list))
+    for target, rows in results.items():
+        for row in rows:
+            if row["window"] != "setup":
+                windows[(row["window"], row["rate"])][target].append(row)
+    print(f"\nM={args.matches} S={args.spectators}, medians of {args.runs} alternated runs, "
+          f"{args.seconds:g} s windows after {args.warmup:g} s warm-up; server on CPU "
+          f"{SERVER_CPU}, generator on CPU {GENERATOR_CPU}")
+    first, others = targets[0], targets[1:]
+    saturation: dict[str, float] = {}
+    for (window, rate), by_target in sorted(windows.items(), key=lambda kv: (kv[0][0] != "steady",
+                                                                            kv[0][1])):
+        medians = {t: {key: median([r[key] for r in rows]) for key, _ in FIGURES}
+                   for t, rows in by_target.items()}
+        print(f"\nR = {rate:g} throws per player per second ({window})")
+        shown = [t for t in targets if t in medians]
+        header = f"{'':26}" + "".join(f"{t:>11}" for t in shown)
+        ratios = [t for t in others if t in medians] if first in medians else []
+        header += "".join(f"{first + '/' + t:>17}" for t in ratios)
+        print(header)
+        for key, label in FIGURES:
+            digits = 2 if key.endswith("share") else 1
+            row = f"{label:26}" + "".join(f"{medians[t][key]:11.{digits}f}" for t in shown)
+            for t in ratios:
+                ours, theirs = medians[first][key], medians[t][key]
+                row += f"{ours / theirs:17.2f}" if theirs else f"{'-':>17}"
+            print(row)
+        if window == "steady":
+            for t in shown:
+                if medians[t]["p99_ms"] < 100:
+                    saturation[t] = max(saturation.get(t, 0.0), medians[t]["throws_per_s"])
+    print("\nHighest throughput with p99 under 100 ms (throws/s): " + ", ".join(
+        f"{t} {saturation.get(t, 0.0):.0f}" for t in targets))
+    if first in saturation:
+        print(", ".join(f"{first}/{t} {saturation[first] / saturation[t]:.2f}"
+                        for t in others if saturation.get(t)))
+    setups = {t: median([r["users_s"] + r["matches_s"] for r in rows if r["window"] == "setup"])
+              for t, rows in results.items()}
+    print("Set-up time (s): " + ", ".join(f"{t} {s:.1f}" for t, s in setups.items()))
+
+
+def main(args: argparse.Namespace) -> None:
+    install_peer()
+    targets = args.targets.split(",")
+    results: dict[str, list[dict[str, Any]]] = {target: [] for target in targets}
+    for run in range(args.runs):
+        for target in targets:
+            with start(target, args) as server:
+                rows = generate(server, args)
+            results[target].extend(rows)
+            for row in rows:
+                print(f"run {run + 1} {target}: " + json.dumps(row), flush=True)
+    report(results, targets, args)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--targets", default="arena,relay,colyseus")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--matches", type=int, default=1000)
+    parser.add_argument("--spectators", type=int, default=2)
+    parser.add_argument("--rates", default="1,2,4,8")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--target-score", type=int, default=99,
+                        help="a match ends at this score and its table starts another")
+    parser.add_argument("--storm", type=float, default=0,
+                        help="also measure Arena during this many sign-ups per second")
+    parser.add_argument("--bcrypt-rounds", type=int, default=4,
+                        help="Arena's bcrypt cost: 4 makes set-up quick; use the server's "
+                             "default, 12, with --storm (and fewer --matches)")
+    if sys.platform != "linux":
+        parser.error("the benchmark reads /proc and pins processes with taskset: Linux only")
+    os.sched_setaffinity(0, {GENERATOR_CPU})
+    main(parser.parse_args())

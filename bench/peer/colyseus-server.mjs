@@ -1,0 +1,70 @@
+// The peer: Colyseus 0.18 running an rps room with Arena's rules and JSON
+// shapes.  Started by bench/compare.py:
+//
+//     node colyseus-server.mjs --port 2567
+//
+// Each match is a room.  The first client to join as host and the first as
+// challenger play; everyone else watches.  Events go out as Colyseus
+// messages (not state patches, which would add the patch interval to every
+// event's latency), each broadcast encoded once for all of the room's
+// clients, as Arena and the relay do.  Nothing is stored or authenticated.
+
+import { Room, Server } from "@colyseus/core";
+import { WebSocketTransport } from "@colyseus/ws-transport";
+import { apply, IllegalMove, newState, view, winner } from "./rps.mjs";
+
+class RpsRoom extends Room {
+  onCreate(options) {
+    this.autoDispose = true;
+    this.rps = newState(Number(options.target_score) || 99);
+    this.seq = 0;
+    this.seats = new Map(); // client.sessionId -> seat
+    this.onMessage("move", (client, frame) => this.move(client, frame));
+  }
+
+  onJoin(client, options) {
+    const taken = new Set(this.seats.values());
+    const wanted = options.role;
+    this.seats.set(client.sessionId,
+      (wanted === "host" || wanted === "challenger") && !taken.has(wanted) ? wanted : null);
+    client.send("snapshot", { seq: this.seq, you: this.seats.get(client.sessionId) ?? "spectator",
+                              state: view(this.rps) });
+  }
+
+  onLeave(client) {
+    this.seats.delete(client.sessionId);
+  }
+
+  move(client, frame) {
+    const seat = this.seats.get(client.sessionId);
+    const id = frame?.id ?? null;
+    if (!seat) {
+      client.send("error", { id, code: "forbidden", message: "Only players move." });
+      return;
+    }
+    let events;
+    try {
+      [this.rps, events] = apply(this.rps, seat, frame.move);
+    } catch (error) {
+      if (!(error instanceof IllegalMove)) throw error;
+      client.send("error", { id, code: error.code, message: error.message });
+      return;
+    }
+    const won = winner(this.rps);
+    if (won !== null) events.push(["ended", { result: { winner: won, score: this.rps.score } }]);
+    const state = view(this.rps);
+    for (const [kind, fields] of events) {
+      this.seq += 1;
+      this.broadcast("event", { seq: this.seq, kind, ...fields, state });
+    }
+    client.send("ack", { id, seq: this.seq });
+    if (won !== null) this.disconnect(4410);
+  }
+}
+
+const portIndex = process.argv.indexOf("--port");
+const port = portIndex > 0 ? Number(process.argv[portIndex + 1]) : 2567;
+const server = new Server({ transport: new WebSocketTransport(), greet: false });
+server.define("rps", RpsRoom);
+await server.listen(port, "127.0.0.1");
+console.log(`Colyseus listening on http://127.0.0.1:${port}/`);

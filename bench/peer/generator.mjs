@@ -1,0 +1,455 @@
+// The load generator: one scenario, three targets (Arena, the Tornado relay,
+// Colyseus).  Started by bench/compare.py, pinned to its own core:
+//
+//     node generator.mjs --target arena|relay|colyseus --url http://127.0.0.1:PORT
+//         [--matches 1000] [--spectators 2] [--rates 1,2,4,8] [--seconds 20]
+//         [--warmup 5] [--storm 0] [--target-score 99] [--pids 123,456]
+//
+// M tables of 2 players and S spectators, each on its own socket.  Each table
+// plays a match (Arena: created over REST, joined, readied and started over
+// the protocol; relay: a match id in the URL; Colyseus: a room created by the
+// host and joined by id); players throw at rate R with a random phase, and a
+// match that ends is replaced by a new one for the same table.  For each rate,
+// after a warm-up, it measures one window and prints one JSON line:
+// accepted throws per second; latency from a throw being sent to the opponent
+// receiving the event it caused (`moved`, or `round_over` for the round's
+// second throw): p50, p99, max; events lost or out of order (a gap in `seq`)
+// and sockets closed unexpectedly, counted since set-up; the server's CPU
+// seconds per 1,000 throws and RSS (the processes in --pids, read from /proc).
+// With --storm N (Arena only) a second window runs during N sign-ups a second.
+
+import { readFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { Client as ColyseusClient } from "@colyseus/sdk";
+import WebSocket from "ws";
+
+const { values: opts } = parseArgs({
+  options: {
+    target: { type: "string" },
+    url: { type: "string" },
+    matches: { type: "string", default: "1000" },
+    spectators: { type: "string", default: "2" },
+    rates: { type: "string", default: "1" },
+    seconds: { type: "string", default: "20" },
+    warmup: { type: "string", default: "5" },
+    storm: { type: "string", default: "0" },
+    "target-score": { type: "string", default: "99" },
+    concurrency: { type: "string", default: "32" },
+    pids: { type: "string", default: "" },
+  },
+});
+const TARGET = opts.target;
+const URL_BASE = opts.url.replace(/\/$/, "");
+const WS_BASE = URL_BASE.replace(/^http/, "ws");
+const MATCHES = Number(opts.matches);
+const SPECTATORS = Number(opts.spectators);
+const SOCKETS = MATCHES * (2 + SPECTATORS);
+const TARGET_SCORE = Number(opts["target-score"]);
+const PASSWORD = "bench-password-1";
+const THROWS = ["rock", "paper", "scissors"];
+const PIDS = opts.pids ? opts.pids.split(",").map(Number) : [];
+const TICKS = 100; // USER_HZ on Linux
+
+const stats = { measuring: false, acks: 0, latencies: [], gaps: 0, closes: 0, errors: 0,
+                replaced: 0, replaceFailures: 0 };
+let rate = 1;
+let done = false;
+
+const log = (...parts) => process.stderr.write(parts.join(" ") + "\n");
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const opponent = (seat) => (seat === "host" ? "challenger" : "host");
+
+// -- one socket, whatever the target --------------------------------------------------
+
+/** A participant's connection: frames in as objects, waiters for set-up replies. */
+class Sock {
+  constructor(table, seat) {
+    this.table = table;
+    this.seat = seat; // "host", "challenger" or null (a spectator)
+    this.lastSeq = 0;
+    this.waiters = [];
+    this.backlog = []; // frames no waiter took, kept while the table is being set up
+    this.retired = false; // closed on purpose (its match ended or the run is over)
+  }
+
+  deliver(frame) {
+    const waiter = this.waiters.find((w) => w.match(frame));
+    if (waiter) {
+      this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      waiter.resolve(frame);
+    } else if (!this.table.live) {
+      this.backlog.push(frame);
+    }
+    this.table.onFrame(this, frame);
+  }
+
+  /** The next frame that ``match``es, including one that came before the call. */
+  next(match, what) {
+    const early = this.backlog.findIndex(match);
+    if (early >= 0) return Promise.resolve(this.backlog.splice(early, 1)[0]);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 120000);
+      this.waiters.push({ match, resolve: (frame) => { clearTimeout(timer); resolve(frame); } });
+    });
+  }
+
+  closed(code) {
+    for (const waiter of this.waiters.splice(0)) waiter.resolve({ type: "closed", code });
+    if (!this.retired && !done && !this.table.ending) {
+      stats.closes += 1;
+      log(`unexpected close ${code} on table ${this.table.index}`);
+    }
+  }
+}
+
+/** A socket speaking JSON text frames over `ws` (Arena and the relay). */
+class JsonSock extends Sock {
+  static async open(table, seat, url, headers = {}) {
+    const sock = new JsonSock(table, seat);
+    const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+    sock.ws = ws;
+    ws.on("message", (data) => sock.deliver(JSON.parse(data)));
+    ws.on("close", (code) => sock.closed(code));
+    ws.on("error", (error) => log(`socket error on table ${table.index}: ${error.message}`));
+    await new Promise((resolve, reject) => { ws.once("open", resolve); ws.once("error", reject); });
+    return sock;
+  }
+
+  send(frame) {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+  }
+
+  close() {
+    this.retired = true;
+    this.ws.close();
+  }
+}
+
+/** A Colyseus room connection: messages by type, sent with room.send. */
+class ColyseusSock extends Sock {
+  static async open(table, seat, join) {
+    const sock = new ColyseusSock(table, seat);
+    sock.room = await join();
+    sock.room.onMessage("*", (type, payload) => sock.deliver({ type, ...payload }));
+    sock.room.onLeave((code) => sock.closed(code));
+    return sock;
+  }
+
+  send(frame) {
+    const { type, ...payload } = frame;
+    this.room.send(type, payload);
+  }
+
+  close() {
+    this.retired = true;
+    this.room.leave().catch(() => {});
+  }
+}
+
+// -- the targets -----------------------------------------------------------------------
+
+async function http(path, body, token) {
+  const headers = { "Content-Type": "application/json" };
+  if (token) headers.Authorization = `Token ${token}`;
+  const response = await fetch(URL_BASE + path, {
+    method: body === undefined ? "GET" : "POST", headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${text}`);
+  return JSON.parse(text);
+}
+
+const arena = {
+  /** Each table's users, signed up once; a table's next match reuses them. */
+  async prepare(table) {
+    table.tokens = [];
+    for (let n = 0; n < 2 + SPECTATORS; n += 1) {
+      const credentials = { username: `g${process.pid}_${table.index}_${n}`, password: PASSWORD };
+      await http("/api/users/sign_up/", credentials);
+      table.tokens.push((await http("/api/token/", credentials)).token);
+    }
+  },
+
+  async open(table) {
+    const created = await http("/api/ongoing_matches/", { game: "rps", target_score: TARGET_SCORE },
+                               table.tokens[0]);
+    const url = `${WS_BASE}/ws/matches/${created.id}`;
+    const socks = await Promise.all(table.seats.map(async (seat, n) => {
+      const sock = await JsonSock.open(table, seat, url,
+                                       { Authorization: `Token ${table.tokens[n]}` });
+      return sock;
+    }));
+    table.socks = socks;
+    await Promise.all(socks.map((sock) => sock.next((f) => f.type === "snapshot", "snapshot")));
+    const steps = [[socks[1], { type: "join", role: "challenger" }], [socks[1], { type: "ready" }],
+                   ...socks.slice(2).map((s) => [s, { type: "join", role: "spectator" }]),
+                   [socks[0], { type: "start" }]];
+    let id = 0;
+    for (const [sock, frame] of steps) {
+      id += 1;
+      const stepId = `s${id}`;
+      const reply = sock.next((f) => (f.type === "ack" || f.type === "error") && f.id === stepId
+                              || f.type === "closed", frame.type);
+      sock.send({ ...frame, id: stepId });
+      const answer = await reply;
+      if (answer.type !== "ack") throw new Error(`${frame.type}: ${JSON.stringify(answer)}`);
+    }
+  },
+};
+
+const relay = {
+  async prepare() {},
+
+  async open(table) {
+    const match = `${table.index}-${table.generation}`;
+    table.socks = await Promise.all(table.seats.map(async (seat) => {
+      const sock = await JsonSock.open(
+        table, seat, `${WS_BASE}/relay/${match}?role=${seat ?? "spectator"}&target=${TARGET_SCORE}`);
+      return sock;
+    }));
+  },
+};
+
+const colyseusClient = TARGET === "colyseus" ? new ColyseusClient(URL_BASE) : null;
+const colyseus = {
+  async prepare() {},
+
+  async open(table) {
+    const options = { target_score: TARGET_SCORE };
+    const host = await ColyseusSock.open(table, "host",
+      () => colyseusClient.create("rps", { ...options, role: "host" }));
+    const roomId = host.room.roomId;
+    const others = await Promise.all(table.seats.slice(1).map((seat) => ColyseusSock.open(
+      table, seat, () => colyseusClient.joinById(roomId, { role: seat ?? "spectator" }))));
+    table.socks = [host, ...others];
+  },
+};
+
+const DRIVER = { arena, relay, colyseus }[TARGET];
+
+// -- the scenario ----------------------------------------------------------------------
+
+/** One table of 2 + S users: plays a match, and another when it ends. */
+class Table {
+  constructor(index) {
+    this.index = index;
+    this.generation = 0;
+    this.seats = ["host", "challenger", ...Array(SPECTATORS).fill(null)];
+    this.socks = [];
+    this.live = false;
+    this.ending = false;
+    this.sent = { host: null, challenger: null };
+    this.thrown = { host: false, challenger: false };
+  }
+
+  async open() {
+    this.live = false;
+    this.ending = false;
+    this.sent = { host: null, challenger: null };
+    this.thrown = { host: false, challenger: false };
+    await DRIVER.open(this);
+    for (const sock of this.socks) sock.backlog = [];
+    this.live = true;
+  }
+
+  throwFor(seat) {
+    if (!this.live || this.ending || this.thrown[seat]) return;
+    this.thrown[seat] = true;
+    this.sent[seat] = performance.now();
+    const hand = THROWS[Math.floor(Math.random() * 3)];
+    this.socks[seat === "host" ? 0 : 1].send({ type: "move", move: { throw: hand }, id: "m" });
+  }
+
+  record(thrower) {
+    const sent = this.sent[thrower];
+    if (sent === null) return;
+    this.sent[thrower] = null;
+    if (stats.measuring) stats.latencies.push(performance.now() - sent);
+  }
+
+  onFrame(sock, frame) {
+    switch (frame.type) {
+      case "event":
+        if (sock.lastSeq && frame.seq !== sock.lastSeq + 1) stats.gaps += 1;
+        sock.lastSeq = frame.seq;
+        if (frame.kind === "moved" && sock.seat && frame.seat !== sock.seat) {
+          this.record(frame.seat);
+        } else if (frame.kind === "round_over" && sock.seat) {
+          this.record(opponent(sock.seat)); // the round's second throw, if it was theirs
+          this.thrown[sock.seat] = false;
+        } else if (frame.kind === "ended" || frame.kind === "cancelled") {
+          if (!this.ending) this.replace();
+        }
+        break;
+      case "snapshot":
+        sock.lastSeq = frame.seq;
+        break;
+      case "ack":
+        if (frame.id === "m" && stats.measuring) stats.acks += 1;
+        break;
+      case "error":
+        stats.errors += 1;
+        if (stats.errors <= 5) log(`error on table ${this.index}: ${JSON.stringify(frame)}`);
+        break;
+      default:
+    }
+  }
+
+  /** The match ended: retire its sockets and play a new one. */
+  async replace() {
+    this.ending = true;
+    this.live = false;
+    const old = this.socks;
+    await sleep(50); // let the last frames and the server's close arrive
+    for (const sock of old) sock.retired = true;
+    for (const sock of old) sock.close();
+    if (done) return;
+    this.generation += 1;
+    try {
+      await this.open();
+      stats.replaced += 1;
+    } catch (error) {
+      stats.replaceFailures += 1;
+      log(`table ${this.index}: replacement failed: ${error.message}`);
+    }
+  }
+}
+
+function player(table, seat) {
+  const tick = () => {
+    if (done) return;
+    table.throwFor(seat);
+    setTimeout(tick, 1000 / rate);
+  };
+  setTimeout(tick, Math.random() * 1000 / rate);
+}
+
+async function pool(items, limit, work) {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next];
+      next += 1;
+      await work(item);
+    }
+  });
+  await Promise.all(runners);
+}
+
+// -- measuring -------------------------------------------------------------------------
+
+function serverCpu() {
+  let ticks = 0;
+  for (const pid of PIDS) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch { /* gone */ }
+  }
+  return ticks / TICKS;
+}
+
+function serverRss() {
+  let bytes = 0;
+  for (const pid of PIDS) {
+    try {
+      const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n")
+        .find((l) => l.startsWith("VmRSS:"));
+      bytes += Number(line.split(/\s+/)[1]) * 1024;
+    } catch { /* gone */ }
+  }
+  return bytes;
+}
+
+function percentile(sorted, fraction) {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] : 0;
+}
+
+async function measure(label) {
+  stats.acks = 0;
+  stats.latencies = [];
+  const cpuBefore = serverCpu();
+  const ownBefore = process.cpuUsage();
+  const began = performance.now();
+  stats.measuring = true;
+  await sleep(Number(opts.seconds) * 1000);
+  stats.measuring = false;
+  const elapsed = (performance.now() - began) / 1000;
+  const serverSeconds = serverCpu() - cpuBefore;
+  const own = process.cpuUsage(ownBefore);
+  const rss = serverRss();
+  const sorted = stats.latencies.sort((a, b) => a - b);
+  return {
+    target: TARGET, window: label, rate, matches: MATCHES, spectators: SPECTATORS,
+    throws_per_s: stats.acks / elapsed,
+    p50_ms: percentile(sorted, 0.5), p99_ms: percentile(sorted, 0.99),
+    max_ms: sorted.length ? sorted[sorted.length - 1] : 0,
+    gaps: stats.gaps, unexpected_closes: stats.closes, errors: stats.errors,
+    matches_replaced: stats.replaced, replace_failures: stats.replaceFailures,
+    server_cpu_s_per_1k_throws: stats.acks ? serverSeconds / stats.acks * 1000 : null,
+    server_cpu_share: serverSeconds / elapsed,
+    server_rss_kib_per_socket: rss / 1024 / SOCKETS,
+    server_rss_kib_per_match: rss / 1024 / MATCHES,
+    generator_cpu_share: (own.user + own.system) / 1e6 / elapsed,
+  };
+}
+
+async function signUpStorm(perSecond, until) {
+  let count = 0;
+  const pending = new Set();
+  while (!until()) {
+    count += 1;
+    const request = http("/api/users/sign_up/",
+      { username: `storm${process.pid}_${rate}_${count}`, password: PASSWORD })
+      .catch((error) => log(`storm sign-up failed: ${error.message}`));
+    pending.add(request);
+    request.finally(() => pending.delete(request));
+    await sleep(1000 / perSecond);
+  }
+  await Promise.all(pending);
+}
+
+async function main() {
+  const tables = Array.from({ length: MATCHES }, (_, i) => new Table(i));
+  const began = performance.now();
+  const concurrency = Number(opts.concurrency);
+  await pool(tables, concurrency, (table) => DRIVER.prepare(table));
+  const prepared = performance.now();
+  await pool(tables, concurrency, (table) => table.open());
+  const setup = { target: TARGET, window: "setup", users_s: (prepared - began) / 1000,
+                  matches_s: (performance.now() - prepared) / 1000, sockets: SOCKETS };
+  console.log(JSON.stringify(setup));
+  log(`${TARGET}: ${MATCHES} matches, ${SOCKETS} sockets set up in `
+      + `${((performance.now() - began) / 1000).toFixed(1)} s`);
+  for (const table of tables) {
+    player(table, "host");
+    player(table, "challenger");
+  }
+  for (const r of opts.rates.split(",").map(Number)) {
+    rate = r;
+    await sleep(Number(opts.warmup) * 1000);
+    const result = await measure("steady");
+    console.log(JSON.stringify(result));
+    log(`${TARGET} R=${r}: ${result.throws_per_s.toFixed(0)} throws/s, `
+        + `p99 ${result.p99_ms.toFixed(1)} ms`);
+    if (Number(opts.storm) > 0 && TARGET === "arena") {
+      let stormDone = false;
+      const storm = signUpStorm(Number(opts.storm), () => stormDone);
+      const stormy = await measure("storm");
+      stormDone = true;
+      await storm;
+      console.log(JSON.stringify(stormy));
+    }
+  }
+  done = true;
+  for (const table of tables) for (const sock of table.socks) sock.close();
+  await sleep(200);
+  process.exit(0);
+}
+
+main().catch((error) => {
+  log(error.stack);
+  process.exit(1);
+});
