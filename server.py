@@ -43,6 +43,10 @@ class Config:
         "help": "use this MongoDB instead of the embedded database", "env": "MONGODB_URI",
         "secret": True})
     database: str = field(default="arena", metadata={"help": "database name"})
+    embedded_sync: str = field(default="normal", metadata={
+        "help": "the embedded FerretDB's SQLite sync: normal (survives a crash of the "
+                "server or database, not a power loss, like MongoDB's default write concern) "
+                "or full (an fsync per commit)", "choices": ("normal", "full")})
     cookie_secret: str = field(default="", metadata={
         "help": "secret for signed cookies and API tokens (default: generated and kept "
                 "in DATA_DIR/secret.key; give the same one to every process)", "secret": True})
@@ -126,6 +130,10 @@ def parse(argv: list[str] | None = None) -> tuple[Config, list[str]]:
     if command and not (len(command) == 3 and command[0] == "admin"
                         and command[1] in ("grant", "revoke")):
         parser.error("commands: admin grant USERNAME | admin revoke USERNAME")
+    for f in fields(Config):
+        allowed = f.metadata.get("choices")
+        if allowed and values.get(f.name, f.default) not in allowed:
+            parser.error(f"--{f.name.replace('_', '-')} must be one of {', '.join(allowed)}")
     return Config(**values), command
 
 
@@ -201,7 +209,7 @@ def run_with_database(config: Config, body: Any) -> Any:
 
     if config.mongodb_uri:
         return asyncio.run(body(config.mongodb_uri))
-    database = EmbeddedDatabase(config.data_dir, log_level="warn")
+    database = EmbeddedDatabase(config.data_dir, log_level="warn", sync=config.embedded_sync)
     try:
         return asyncio.run(body(database.start()))
     finally:

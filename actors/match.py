@@ -4,7 +4,7 @@ Every command for the match (a socket attaching, detaching or sending a
 frame, a REST delete, a timer firing) is a message in the mailbox, handled one
 at a time in arrival order.  Handling one is a transaction in memory:
 
-1. work on a *draft*, a deep copy of the adopted state, collecting events;
+1. work on a *draft*, a copy of the adopted state, collecting events;
 2. persist the draft (write-ahead: the state an event shows is stored first);
 3. adopt the draft, number the events and broadcast them.
 
@@ -30,7 +30,6 @@ Cancelling works the same way with ``phase: "cancelling"`` (``actors.ending``).
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import logging
 import time
@@ -222,7 +221,11 @@ class MatchActor:
     # -- the transaction -------------------------------------------------------------------
 
     def draft(self) -> Draft:
-        return Draft(copy.deepcopy(self.doc))
+        """A shallow copy: a command replaces what it changes, never mutates in
+        place (the rules return new states), so the adopted state stays intact
+        until the draft is stored; a deep copy of every state cost more than
+        the rules themselves."""
+        return Draft(dict(self.doc))
 
     async def commit(self, draft: Draft) -> int:
         """Persist the draft, adopt it and broadcast its events; the last event's seq."""
@@ -345,7 +348,7 @@ class MatchActor:
             draft.doc["challenger_id"] = user_id
             draft.doc["is_challenger_ready"] = False
         else:
-            draft.doc["spectator_ids"].append(user_id)
+            draft.doc["spectator_ids"] = [*draft.doc["spectator_ids"], user_id]
         draft.events.append(("joined", {"user": self.member_view(user_id, draft.doc),
                                         "role": role}))
         return await self.commit(draft)
@@ -441,7 +444,7 @@ class MatchActor:
         draft = self.draft()
         draft.events.append(("left", {"user": self.member_view(user_id), "role": role}))
         if role == "spectator":
-            draft.doc["spectator_ids"].remove(user_id)
+            draft.doc["spectator_ids"] = [s for s in draft.doc["spectator_ids"] if s != user_id]
         else:
             draft.doc["challenger_id"] = None
             draft.doc["is_challenger_ready"] = False

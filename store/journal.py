@@ -1,10 +1,19 @@
 """The match journal: the write-ahead log of live matches, with group commit.
 
 Every state an actor is about to show is first appended here as a whole
-document.  Appends from all matches are gathered and written together: one
-``insert_many`` per batch, and the next batch forms while one is in flight,
-so under load many states cost one round trip.  An append resolves only when
-its batch is stored, so "stored before sent" holds for every event.
+match document.  Appends from all matches are gathered and written together,
+and the next batch forms while one is in flight, so under load many states
+cost one round trip.  An append resolves only when its batch is stored, so
+"stored before sent" holds for every event.
+
+A batch is *one* document: ``{_id: ObjectId, records}``, where ``records`` is the
+batch's records (``{m: match id, seq, doc: match document}``) encoded as
+BSON, one after another, in a binary field.  A log is read back whole and
+only at start-up, so nothing is lost by the database not seeing inside it,
+and the saving is large on the embedded database: FerretDB 1.24 spends about
+0.5 ms of CPU per insert command and ~85 µs per match document it has to
+take apart, against ~15 µs per record packed as bytes (measured on this
+machine, batches of 200).
 
 Why inserts and not an update of the match document: on FerretDB 1.24 (the
 embedded database) every update or delete walks its whole collection, while
@@ -25,18 +34,21 @@ import asyncio
 import logging
 from typing import Any
 
+import bson
 from pymongo.asynchronous.database import AsyncDatabase
 
 log = logging.getLogger("arena.store.journal")
 
 PREFIX = "match_journal_"
+#: A batch's records stay well under MongoDB's 16 MiB document limit.
+BATCH_BYTES = 8 << 20
 
 
 class Journal:
     def __init__(self, db: AsyncDatabase) -> None:
         self.db = db
         self.segment = 0
-        self.queue: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self.queue: list[tuple[bytes, asyncio.Future[None]]] = []
         self.wakeup = asyncio.Event()
         self.writer: asyncio.Task[None] | None = None
         self.in_flight: asyncio.Future[None] | None = None
@@ -57,13 +69,13 @@ class Journal:
     async def append(self, match: dict[str, Any], *, checkpoint: bool = False) -> None:
         """Store ``match`` (a whole match document); returns once it is durable.
 
-        A checkpoint re-appends a state the journal may already hold (in an
-        older segment, or in this one): its key is marked so it never collides.
+        The record is encoded now, so later changes to ``match`` cannot leak
+        into what is stored.  A checkpoint re-appends a state the journal may
+        already hold; replaying the same state twice is harmless.
         """
         self.start()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        key = f"{match['id']}:{match['seq']:012d}" + (":c" if checkpoint else "")
-        self.queue.append(({"_id": key, "m": match["id"], "seq": match["seq"], "doc": match},
+        self.queue.append((bson.encode({"m": match["id"], "seq": match["seq"], "doc": match}),
                            future))
         self.wakeup.set()
         await future
@@ -72,14 +84,16 @@ class Journal:
         while True:
             await self.wakeup.wait()
             self.wakeup.clear()
-            batch, self.queue = self.queue, []
+            batch = self._take_batch()
             if not batch:
                 continue
+            if self.queue:
+                self.wakeup.set()  # the rest goes in the next batch
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self.in_flight = done
             try:
-                await self.db[PREFIX + str(self.segment)].insert_many(
-                    [record for record, _ in batch], ordered=False)
+                await self.db[PREFIX + str(self.segment)].insert_one(
+                    {"records": bson.Binary(b"".join(record for record, _ in batch))})
             except Exception as exc:  # every append in the batch fails with it
                 for _, future in batch:
                     if not future.done():
@@ -91,6 +105,16 @@ class Journal:
             finally:
                 done.set_result(None)
                 self.in_flight = None
+
+    def _take_batch(self) -> list[tuple[bytes, asyncio.Future[None]]]:
+        size = count = 0
+        for record, _ in self.queue:
+            if count and size + len(record) > BATCH_BYTES:
+                break
+            size += len(record)
+            count += 1
+        batch, self.queue = self.queue[:count], self.queue[count:]
+        return batch
 
     async def rotate(self) -> int:
         """Send new appends to a fresh segment; return the last full one."""
@@ -109,10 +133,11 @@ class Journal:
         """The newest journaled state of every match, by match id."""
         newest: dict[int, dict[str, Any]] = {}
         for number in await self.segments():
-            async for record in self.db[PREFIX + str(number)].find({}):
-                known = newest.get(record["m"])
-                if known is None or record["seq"] > known["seq"]:
-                    newest[record["m"]] = record["doc"]
+            async for batch in self.db[PREFIX + str(number)].find({}):
+                for record in bson.decode_all(batch["records"], self.db.codec_options):
+                    known = newest.get(record["m"])
+                    if known is None or record["seq"] > known["seq"]:
+                        newest[record["m"]] = record["doc"]
         return newest
 
     async def close(self) -> None:

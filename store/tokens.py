@@ -27,13 +27,16 @@ class TokenRepository:
         await self.collection.create_index("user_id")
 
     async def issue(self, user_id: str, digest: str, generation: int) -> None:
-        update = {
-            "$set": {"user_id": user_id, "generation": generation},
-            "$setOnInsert": {"created": now()},
-        }
-        # A DuplicateKeyError means a concurrent request inserted the same token first.
+        """Store the token; asking again for the same one changes nothing.
+
+        An insert, not an upsert: the digest already says which user and
+        generation it is for, so a duplicate key means the same token is
+        stored (asked for before, or concurrently).  And on FerretDB an update
+        walks the whole collection, an insert does not.
+        """
         with contextlib.suppress(DuplicateKeyError):
-            await self.collection.update_one({"_id": digest}, update, upsert=True)
+            await self.collection.insert_one({"_id": digest, "user_id": user_id,
+                                              "generation": generation, "created": now()})
 
     async def by_digest(self, digest: str) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": digest})
