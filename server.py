@@ -76,6 +76,9 @@ class Config:
     allowed_origins: str = field(default="", metadata={
         "help": "comma-separated extra origins allowed for cookie-authenticated sockets"})
     bcrypt_rounds: int = field(default=12, metadata={"help": "bcrypt cost (lower only in tests)"})
+    event_loop: str = field(default="uvloop", metadata={
+        "help": "uvloop (libuv, faster sockets and callbacks) or asyncio (the standard "
+                "library's loop)", "choices": ("uvloop", "asyncio")})
     log_level: str = field(default="info", metadata={"help": "debug, info, warning, error"})
 
     @property
@@ -199,6 +202,16 @@ async def serve(config: Config, uri: str) -> None:
         await store.close()
 
 
+def run_loop(config: Config, main: Any) -> Any:
+    """Run the coroutine ``main`` on the configured event loop."""
+    if config.event_loop == "uvloop":
+        import uvloop
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(main)
+    return asyncio.run(main)
+
+
 def run_with_database(config: Config, body: Any) -> Any:
     """Run ``body(uri)`` (a coroutine function) against the configured database.
 
@@ -208,10 +221,10 @@ def run_with_database(config: Config, body: Any) -> Any:
     from store.embedded import EmbeddedDatabase
 
     if config.mongodb_uri:
-        return asyncio.run(body(config.mongodb_uri))
+        return run_loop(config, body(config.mongodb_uri))
     database = EmbeddedDatabase(config.data_dir, log_level="warn", sync=config.embedded_sync)
     try:
-        return asyncio.run(body(database.start()))
+        return run_loop(config, body(database.start()))
     finally:
         database.stop()
 

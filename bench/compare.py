@@ -14,6 +14,10 @@ all of them alike; the table quotes medians:
 - ``colyseus``: Colyseus 0.18 running the same rps room
   (``bench/peer/colyseus-server.mjs``).
 
+A target may carry Arena flags to compare settings in the same run:
+``--targets arena,arena+event-loop=asyncio`` runs Arena twice, the second
+with ``--event-loop asyncio``.
+
 One generator (``bench/peer/generator.mjs``, Node with ``ws`` and
 ``@colyseus/sdk``) drives all three with the same scenario; see its header
 for what it measures.  Each run sets the matches up once and then measures
@@ -73,15 +77,21 @@ def install_peer() -> None:
 
 
 def start(target: str, args: argparse.Namespace) -> ServerProcess:
-    if target == "relay":
+    """Start ``target``: ``relay``, ``colyseus``, or ``arena[+flag=value…]``."""
+    kind, *settings = target.split("+")
+    if kind == "relay":
         return RelayProcess(cpu=SERVER_CPU)
-    if target == "colyseus":
+    if kind == "colyseus":
         return ColyseusProcess(cpu=SERVER_CPU)
+    if kind != "arena":
+        raise SystemExit(f"unknown target {target!r}")
+    flags = [part for setting in settings
+             for part in ("--" + setting.partition("=")[0], setting.partition("=")[2])]
     # Clocks long enough that matches set up first do not time out while the
     # rest are being set up; the rate limit is the generator's, not the server's.
     return ArenaProcess("--rate-limit", "100000", "--rate-burst", "100000",
                         "--turn-timeout", "3600", "--idle-timeout", "3600",
-                        "--bcrypt-rounds", str(args.bcrypt_rounds), cpu=SERVER_CPU)
+                        "--bcrypt-rounds", str(args.bcrypt_rounds), *flags, cpu=SERVER_CPU)
 
 
 def generate(server: ServerProcess, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -92,7 +102,7 @@ def generate(server: ServerProcess, args: argparse.Namespace) -> list[dict[str, 
                "--rates", args.rates, "--seconds", str(args.seconds),
                "--warmup", str(args.warmup), "--target-score", str(args.target_score),
                "--pids", ",".join(map(str, server.pids()))]
-    if args.storm and server.name == "arena":
+    if args.storm and server.name == "arena":  # the generator knows only Arena's sign-up
         command += ["--storm", str(args.storm)]
     done = subprocess.run(command, cwd=PEER, stdout=subprocess.PIPE, text=True, check=True)
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
