@@ -132,16 +132,17 @@ def report(results: dict[str, list[dict[str, Any]]], targets: list[str],
                    for t, rows in by_target.items()}
         print(f"\nR = {rate:g} throws per player per second ({window})")
         shown = [t for t in targets if t in medians]
-        header = f"{'':26}" + "".join(f"{t:>11}" for t in shown)
         ratios = [t for t in others if t in medians] if first in medians else []
-        header += "".join(f"{first + '/' + t:>17}" for t in ratios)
-        print(header)
+        columns = [(t, max(11, len(t) + 2)) for t in shown]
+        ratio_columns = [(t, max(11, len(first) + len(t) + 3)) for t in ratios]
+        print(f"{'':26}" + "".join(f"{t:>{w}}" for t, w in columns)
+              + "".join(f"{first + '/' + t:>{w}}" for t, w in ratio_columns))
         for key, label in FIGURES:
-            digits = 2 if key.endswith("share") else 1
-            row = f"{label:26}" + "".join(f"{medians[t][key]:11.{digits}f}" for t in shown)
-            for t in ratios:
+            digits = 2 if key.endswith(("share", "1k_throws")) else 1
+            row = f"{label:26}" + "".join(f"{medians[t][key]:{w}.{digits}f}" for t, w in columns)
+            for t, w in ratio_columns:
                 ours, theirs = medians[first][key], medians[t][key]
-                row += f"{ours / theirs:17.2f}" if theirs else f"{'-':>17}"
+                row += f"{ours / theirs:{w}.2f}" if theirs else f"{'-':>{w}}"
             print(row)
         if window == "steady":
             for t in shown:

@@ -5,18 +5,31 @@ or an ``auth`` first frame), parses and rate-limits client frames, and hands
 each one to the match's actor.  Towards the actor it is a ``Socket``: ``send``
 queues a frame without waiting and closes a reader that falls too far behind
 (1008); frames over the size limit are closed by Tornado with 1009.
+
+Tornado reads the frames, answers pings and runs the close handshake; the
+frames the actor sends are written here, below ``write_message``, because a
+broadcast hands the same text to many sockets: each text is framed once
+(server frames are unmasked and, without compression, the same bytes for
+every socket), and the frames a socket is given during one turn of the event
+loop (an event and its ack, say) go out in one stream write.  Tornado's
+``write_message`` would frame the text again for each socket and make a
+future and a task per frame.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import socket
+import struct
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from tornado.ioloop import IOLoop
-from tornado.websocket import WebSocketClosedError, WebSocketHandler
+from tornado.iostream import StreamClosedError
+from tornado.websocket import WebSocketHandler
 
 from actors.match import MatchActor
 from actors.messages import Attach, Detach, Frame
@@ -27,6 +40,24 @@ from handlers.context import AppContext
 AUTH_TIMEOUT = 10.0
 
 
+@functools.lru_cache(maxsize=1024)
+def text_frame(text: str) -> bytes:
+    """``text`` as one unmasked, unfragmented RFC 6455 text frame (FIN, opcode 1).
+
+    Cached: a broadcast sends the same ``str`` object to every socket of a
+    view, and a string caches its own hash, so each later lookup is cheap.
+    """
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
+
+
 class MatchSocket(WebSocketHandler):
     def initialize(self, context: AppContext) -> None:
         self.ctx = context
@@ -34,7 +65,8 @@ class MatchSocket(WebSocketHandler):
         self.user: dict[str, Any] | None = None
         self.bad_credentials = False
         self.actor: MatchActor | None = None
-        self.pending = 0  # frames handed to the stream and not yet written
+        self.outbox: list[bytes] = []  # frames given this turn of the loop, not yet written
+        self.pending = 0  # frames in the outbox or handed to the stream and not yet written
         self.closed = False
         self.tokens = float(context.config.rate_burst)
         self.refilled = time.monotonic()
@@ -107,24 +139,24 @@ class MatchSocket(WebSocketHandler):
 
     # -- frames in -----------------------------------------------------------------
 
-    async def on_message(self, message: str | bytes) -> None:
+    def on_message(self, message: str | bytes) -> Any:
         self.registry.metrics.frames_in += 1
         if not self.within_rate():
             return
         try:
             frame = json.loads(message)
         except (ValueError, UnicodeDecodeError):
-            self.send_error(None, "bad_message", "Frames are JSON objects.")
+            self.send_error_frame(None, "bad_message", "Frames are JSON objects.")
             return
         if not isinstance(frame, dict):
-            self.send_error(None, "bad_message", "Frames are JSON objects.")
+            self.send_error_frame(None, "bad_message", "Frames are JSON objects.")
             return
         if not isinstance(frame.get("type"), str):
-            self.send_error(frame.get("id"), "bad_message", 'A frame needs a string "type".')
+            self.send_error_frame(frame.get("id"), "bad_message", 'A frame needs a string "type".')
             return
         if self.user_id is None:
-            await self.authenticate_frame(frame)
-            return
+            # a coroutine: Tornado awaits it before reading the next frame
+            return self.authenticate_frame(frame)
         assert self.actor is not None
         self.actor.post(Frame(self, frame))
 
@@ -132,7 +164,7 @@ class MatchSocket(WebSocketHandler):
         if self.actor is None:
             return
         if frame["type"] != "auth":
-            self.send_error(frame.get("id"), "not_authenticated", "Send an auth frame first.")
+            self.send_error_frame(frame.get("id"), "not_authenticated", "Send an auth frame first.")
             return
         token = frame.get("token")
         user = await user_for_token(self.ctx, token) if isinstance(token, str) else None
@@ -156,35 +188,48 @@ class MatchSocket(WebSocketHandler):
         if self.violations > config.rate_burst:
             self.close(1008, "Flooding")
         else:
-            self.send_error(None, "rate_limited", "Too many frames; slow down.")
+            self.send_error_frame(None, "rate_limited", "Too many frames; slow down.")
         return False
 
-    def send_error(self, frame_id: Any, code: str, message: str) -> None:
+    def send_error_frame(self, frame_id: Any, code: str, message: str) -> None:
         self.send(json.dumps({"type": "error", "id": frame_id, "code": code,
                               "message": message}))
 
     # -- frames out (the actor's Socket) -------------------------------------------------
 
     def send(self, text: str) -> None:
-        if self.closed or self.ws_connection is None:
+        connection = self.ws_connection
+        if self.closed or connection is None or connection.is_closing():
             return
         if self.pending >= self.ctx.config.outgoing_limit:
             self.registry.metrics.slow_closes += 1
             self.close(1008, "Too slow to read")
             return
-        try:
-            future = self.write_message(text)
-        except WebSocketClosedError:
-            return
+        if not self.outbox:
+            asyncio.get_running_loop().call_soon(self.flush_frames)
+        self.outbox.append(text_frame(text))
         self.pending += 1
-        future.add_done_callback(self._written)
 
-    def _written(self, future: Any) -> None:
-        self.pending -= 1
+    def flush_frames(self) -> None:
+        """Write the frames of this turn of the loop in one go."""
+        frames, self.outbox = self.outbox, []
+        connection = self.ws_connection
+        if not frames or connection is None or connection.is_closing():
+            return
+        try:
+            written = connection.stream.write(  # type: ignore[attr-defined]
+                frames[0] if len(frames) == 1 else b"".join(frames))
+        except StreamClosedError:
+            return
+        written.add_done_callback(functools.partial(self._written, len(frames)))
+
+    def _written(self, count: int, future: Any) -> None:
+        self.pending -= count
         if not future.cancelled():
             future.exception()  # a closed stream: nothing to do, but do not log it
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         if not self.closed:
             self.closed = True
+            self.flush_frames()  # what was sent before the close goes out before it
             super().close(code, reason)
