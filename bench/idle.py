@@ -15,12 +15,32 @@ import argparse
 import asyncio
 import json
 import time
+from typing import Any
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from bench.matches import http_json, new_user
 from bench.server import ArenaProcess, rss_bytes
+
+PASSWORD = "bench-password-1"
+
+
+async def http_json(client: AsyncHTTPClient, url: str, body: object = None,
+                    token: str | None = None) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Token {token}"
+    response = await client.fetch(HTTPRequest(
+        url, "POST" if body is not None else "GET", headers=headers,
+        body=json.dumps(body) if body is not None else None))
+    return json.loads(response.body)
+
+
+async def new_user(client: AsyncHTTPClient, url: str, name: str) -> str:
+    """Sign ``name`` up and return an API token."""
+    credentials = {"username": name, "password": PASSWORD}
+    await http_json(client, url + "/api/users/sign_up/", credentials)
+    return (await http_json(client, url + "/api/token/", credentials))["token"]
 
 
 async def main(args: argparse.Namespace) -> None:
