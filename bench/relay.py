@@ -63,6 +63,8 @@ class RelaySocket(WebSocketHandler):
                                        "state": RULES.view(self.match.state, None)}))
 
     def on_message(self, message: str | bytes) -> None:
+        if MATCHES.get(self.match_id) is not self.match:
+            return  # the match ended while this frame was on its way
         frame = json.loads(message)
         if frame.get("type") != "move" or self.seat not in ("host", "challenger"):
             return
