@@ -211,15 +211,35 @@ class MatchSocket(WebSocketHandler):
         self.pending += 1
 
     def flush_frames(self) -> None:
-        """Write the frames of this turn of the loop in one go."""
+        """Write the frames of this turn of the loop in one go.
+
+        When the stream has nothing queued (the usual case: a reader keeping
+        up), the bytes go straight to the socket, and only what the kernel
+        does not take is handed to the stream, which then owns the ordering
+        (while it is writing, everything goes through it).
+        """
         frames, self.outbox = self.outbox, []
         connection = self.ws_connection
         if not frames or connection is None or connection.is_closing():
+            self.pending -= len(frames)
             return
+        stream = connection.stream  # type: ignore[attr-defined]
+        data = frames[0] if len(frames) == 1 else b"".join(frames)
+        if not stream.writing() and not stream.closed():
+            try:
+                sent = stream.socket.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                sent = 0  # the stream's own write below meets the error and closes
+            if sent == len(data):
+                self.pending -= len(frames)
+                return
+            data = data[sent:]
         try:
-            written = connection.stream.write(  # type: ignore[attr-defined]
-                frames[0] if len(frames) == 1 else b"".join(frames))
+            written = stream.write(data)
         except StreamClosedError:
+            self.pending -= len(frames)
             return
         written.add_done_callback(functools.partial(self._written, len(frames)))
 
