@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,8 +57,15 @@ class ServerProcess:
         for line in self.process.stdout:
             if line.startswith(self.ready_prefix):
                 self.url = line.split()[-1].rstrip("/")
+                # keep reading what it prints, so a full pipe never blocks it
+                threading.Thread(target=self._relay_output, daemon=True).start()
                 return self
         raise RuntimeError(f"{self.command} did not start")
+
+    def _relay_output(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            sys.stderr.write(f"[{self.name}] {line}")
 
     def __exit__(self, *exc: object) -> None:
         assert self.process is not None
