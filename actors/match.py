@@ -30,12 +30,13 @@ Cancelling works the same way with ``phase: "cancelling"`` (``actors.ending``).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from actors.ending import decide_result, fault_point, finish_cancelling, finish_ending
 from actors.games import GAMES, IllegalMove, Rules, Seat, other
@@ -211,8 +212,8 @@ class MatchActor:
             "score": self.rules.score(doc["state"]),
         }
 
-    def snapshot(self, user_id: str) -> str:
-        return json.dumps({
+    def snapshot(self, user_id: str) -> bytes:
+        return orjson.dumps({
             "type": "snapshot", "seq": self.doc["seq"], "you": self.role_of(self.doc, user_id),
             "match": self.representation(),
             "state": self.rules.view(self.doc["state"], self.seat_of(user_id)),
@@ -247,11 +248,11 @@ class MatchActor:
         """Send each event to every socket, encoded once per view of the state."""
         if not self.sockets:
             return
-        views: dict[Seat | None, list[str]] = {}
+        views: dict[Seat | None, list[bytes]] = {}
         for viewer in (None, *PLAYER_SEATS):
             state = self.rules.view(self.doc["state"], viewer)
             views[viewer] = [
-                json.dumps({"type": "event", "seq": first_seq + n, "kind": kind, **fields,
+                orjson.dumps({"type": "event", "seq": first_seq + n, "kind": kind, **fields,
                             "state": state})
                 for n, (kind, fields) in enumerate(events)
             ]
@@ -306,7 +307,7 @@ class MatchActor:
 
     def reply_error(self, socket: Socket, frame: dict[str, Any], code: str,
                     message: str) -> None:
-        socket.send(json.dumps({"type": "error", "id": frame.get("id"), "code": code,
+        socket.send(orjson.dumps({"type": "error", "id": frame.get("id"), "code": code,
                                 "message": message}))
 
     async def on_frame(self, message: Frame) -> None:
@@ -324,7 +325,7 @@ class MatchActor:
             self.reply_error(socket, frame, error.code, error.message)
             return
         if seq is not None:
-            socket.send(json.dumps({"type": "ack", "id": frame.get("id"), "seq": seq}))
+            socket.send(orjson.dumps({"type": "ack", "id": frame.get("id"), "seq": seq}))
 
     async def do_join(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
         role = frame.get("role")
@@ -428,7 +429,7 @@ class MatchActor:
         return await self.let_go(user_id, role)
 
     async def do_ping(self, user_id: str, frame: dict[str, Any], socket: Socket) -> None:
-        socket.send(json.dumps({"type": "pong", "id": frame.get("id")}))  # the pong is the reply
+        socket.send(orjson.dumps({"type": "pong", "id": frame.get("id")}))  # the pong is the reply
 
     async def do_auth(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
         raise CommandError("bad_message", "This socket is already authenticated.")

@@ -12,8 +12,9 @@ class Socket(Protocol):
 
     user_id: str | None
 
-    def send(self, text: str) -> None:
-        """Queue a frame; never blocks (a socket too far behind closes itself)."""
+    def send(self, text: bytes | str) -> None:
+        """Queue a text frame (UTF-8 JSON); never blocks (a socket too far behind
+        closes itself)."""
 
     def close(self, code: int, reason: str) -> None: ...
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import socket
 import struct
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from tornado.ioloop import IOLoop
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketHandler
@@ -41,13 +41,14 @@ AUTH_TIMEOUT = 10.0
 
 
 @functools.lru_cache(maxsize=1024)
-def text_frame(text: str) -> bytes:
-    """``text`` as one unmasked, unfragmented RFC 6455 text frame (FIN, opcode 1).
+def text_frame(text: bytes | str) -> bytes:
+    """``text`` (UTF-8 bytes or a string) as one unmasked, unfragmented RFC 6455
+    text frame (FIN, opcode 1).
 
-    Cached: a broadcast sends the same ``str`` object to every socket of a
-    view, and a string caches its own hash, so each later lookup is cheap.
+    Cached: a broadcast sends the same object to every socket of a view, and
+    bytes and strings cache their own hash, so each later lookup is cheap.
     """
-    payload = text.encode()
+    payload = text.encode() if isinstance(text, str) else text
     size = len(payload)
     if size < 126:
         header = struct.pack("!BB", 0x81, size)
@@ -144,7 +145,7 @@ class MatchSocket(WebSocketHandler):
         if not self.within_rate():
             return
         try:
-            frame = json.loads(message)
+            frame = orjson.loads(message)
         except (ValueError, UnicodeDecodeError):
             self.send_error_frame(None, "bad_message", "Frames are JSON objects.")
             return
@@ -192,12 +193,12 @@ class MatchSocket(WebSocketHandler):
         return False
 
     def send_error_frame(self, frame_id: Any, code: str, message: str) -> None:
-        self.send(json.dumps({"type": "error", "id": frame_id, "code": code,
+        self.send(orjson.dumps({"type": "error", "id": frame_id, "code": code,
                               "message": message}))
 
     # -- frames out (the actor's Socket) -------------------------------------------------
 
-    def send(self, text: str) -> None:
+    def send(self, text: bytes | str) -> None:
         connection = self.ws_connection
         if self.closed or connection is None or connection.is_closing():
             return
