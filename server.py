@@ -24,7 +24,6 @@ import re
 import secrets
 import signal
 import sys
-import threading
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -77,9 +76,6 @@ class Config:
     allowed_origins: str = field(default="", metadata={
         "help": "comma-separated extra origins allowed for cookie-authenticated sockets"})
     bcrypt_rounds: int = field(default=12, metadata={"help": "bcrypt cost (lower only in tests)"})
-    embedded_priority: int = field(default=5, metadata={
-        "help": "nice levels the event loop runs below the embedded database, which every "
-                "event waits on (write-ahead); 0: the same priority"})
     event_loop: str = field(default="uvloop", metadata={
         "help": "uvloop (libuv, faster sockets and callbacks) or asyncio (the standard "
                 "library's loop)", "choices": ("uvloop", "asyncio")})
@@ -228,28 +224,9 @@ def run_with_database(config: Config, body: Any) -> Any:
         return run_loop(config, body(config.mongodb_uri))
     database = EmbeddedDatabase(config.data_dir, log_level="warn", sync=config.embedded_sync)
     try:
-        uri = database.start()
-        yield_to_database(config.embedded_priority)
-        return run_loop(config, body(uri))
+        return run_loop(config, body(database.start()))
     finally:
         database.stop()
-
-
-def yield_to_database(levels: int) -> None:
-    """Run this thread (the event loop's, and the threads it starts) ``levels``
-    nice steps below the embedded database, which was started before.
-
-    On one machine the two compete for the same cores, and every event
-    waits for its journal write: when the database wakes up it should run at
-    once rather than queue behind the loop.  Lowering one's own priority
-    needs no privilege (raising the database's would).  Linux nice is per
-    thread; elsewhere this is the process's, which is as good.
-    """
-    if levels <= 0 or not hasattr(os, "setpriority"):
-        return
-    me = threading.get_native_id()
-    with contextlib.suppress(OSError):
-        os.setpriority(os.PRIO_PROCESS, me, os.getpriority(os.PRIO_PROCESS, me) + levels)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
