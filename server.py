@@ -166,7 +166,7 @@ async def serve(config: Config, uri: str) -> None:
     from handlers.credentials import PasswordHasher
     from store import Store
 
-    store = Store(uri, config.database)
+    store = Store(uri, config.database, exclusive=not config.mongodb_uri)
     await store.ensure_indexes()
     hasher = PasswordHasher(rounds=config.bcrypt_rounds)
     registry = Registry(store, config)

@@ -26,7 +26,10 @@ class Store:
     documents), so nothing from a request can turn into a query operator.
     """
 
-    def __init__(self, uri: str, database: str, *, timeout_ms: int = 5000) -> None:
+    def __init__(self, uri: str, database: str, *, timeout_ms: int = 5000,
+                 exclusive: bool = False) -> None:
+        """``exclusive``: this process is the database's only writer (the
+        embedded database), which lets some writes take cheaper paths."""
         self.client: AsyncMongoClient = AsyncMongoClient(
             uri,
             serverSelectionTimeoutMS=timeout_ms,
@@ -37,7 +40,7 @@ class Store:
         self.db = self.client[database]
         self.locks = KeyedLocks()
         self.users = UserRepository(self.db["users"], self.db["usernames"],
-                                    self.db["match_claims"], self.locks)
+                                    self.db["match_claims"], self.locks, exclusive=exclusive)
         self.tokens = TokenRepository(self.db["tokens"])
         self.sessions = SessionRepository(self.db["sessions"])
         self.matches = MatchRepository(self.db["ongoing_matches"], self.db["completed_matches"])
