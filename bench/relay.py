@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 from typing import Any
 
 from tornado.web import Application
-from tornado.websocket import WebSocketHandler
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from actors.games import GAMES, IllegalMove
 
@@ -42,7 +43,7 @@ class RelayMatch:
             text = json.dumps({"type": "event", "seq": self.seq, "kind": kind, **fields,
                                "state": view})
             for socket in self.sockets:
-                socket.write_message(text)
+                socket.send(text)
 
 
 MATCHES: dict[str, RelayMatch] = {}
@@ -72,20 +73,24 @@ class RelaySocket(WebSocketHandler):
             state, events = RULES.apply(self.match.state, self.seat,  # type: ignore[arg-type]
                                         frame.get("move"))
         except IllegalMove as error:
-            self.write_message(json.dumps({"type": "error", "id": frame.get("id"),
-                                           "code": error.code, "message": error.message}))
+            self.send(json.dumps({"type": "error", "id": frame.get("id"),
+                                  "code": error.code, "message": error.message}))
             return
         self.match.state = state
         winner = RULES.winner(state)
         if winner is not None:
             events.append(("ended", {"result": {"winner": winner, "score": state["score"]}}))
         self.match.broadcast(events)
-        self.write_message(json.dumps({"type": "ack", "id": frame.get("id"),
-                                       "seq": self.match.seq}))
+        self.send(json.dumps({"type": "ack", "id": frame.get("id"), "seq": self.match.seq}))
         if winner is not None:
             MATCHES.pop(self.match_id, None)
             for socket in list(self.match.sockets):
                 socket.close(4410, "The match is over")
+
+    def send(self, text: str) -> None:
+        """The stock ``write_message``; a socket the client already closed is skipped."""
+        with contextlib.suppress(WebSocketClosedError):
+            self.write_message(text)
 
     def on_close(self) -> None:
         if self in self.match.sockets:
