@@ -1,8 +1,9 @@
 """Arena against its limit and its peer, one scenario, one table.
 
     python -m bench.compare [--targets arena,relay,colyseus] [--runs 3]
-                            [--matches 1000] [--spectators 2] [--rates 1,2,4,8]
-                            [--seconds 20] [--warmup 5] [--storm 20]
+                            [--matches 1000] [--spectators 2]
+                            [--rates 0.5,1,1.5,2,2.5,4,8] [--seconds 15]
+                            [--warmup 5] [--storm 20]
 
 Targets, each started fresh per run and pinned to CPU 0 (the generator runs
 on CPU 1), in turn A B C A B C … so the noise of a shared machine falls on
@@ -179,8 +180,9 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--matches", type=int, default=1000)
     parser.add_argument("--spectators", type=int, default=2)
-    parser.add_argument("--rates", default="1,2,4,8")
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rates", default="0.5,1,1.5,2,2.5,4,8",
+                        help="throws per player per second, one window each, in this order")
+    parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--target-score", type=int, default=99,
                         help="a match ends at this score and its table starts another")
