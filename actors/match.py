@@ -161,7 +161,7 @@ class MatchActor:
         elif isinstance(message, Tick):
             await self.on_tick(message)
         elif isinstance(message, Checkpoint):
-            await self.store.journal.append(self.doc, checkpoint=True)
+            await self.store.journal.append(self.doc)
             message.reply.set_result(None)
 
     # -- who is who ---------------------------------------------------------------------

@@ -1,8 +1,11 @@
-"""Start a server under test as a child process, and read its CPU time and memory."""
+"""Start a server under test as a child process, and read its memory.
+
+(The generator, ``bench/peer/generator.mjs``, reads CPU time itself from the
+pids it is given.)
+"""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -10,7 +13,6 @@ import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
@@ -19,14 +21,6 @@ def _children(pid: int) -> list[int]:
     except OSError:
         return []
     return [int(child) for child in text.split()]
-
-
-def cpu_seconds_of(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
 def rss_bytes(pid: int) -> int:
@@ -76,9 +70,6 @@ class ServerProcess:
         """The server and its children (the embedded database counts too)."""
         assert self.process is not None
         return [self.process.pid, *_children(self.process.pid)]
-
-    def cpu_seconds(self) -> float:
-        return sum(cpu_seconds_of(pid) for pid in self.pids())
 
     def rss_bytes(self) -> int:
         return sum(rss_bytes(pid) for pid in self.pids())

@@ -15,14 +15,14 @@ and the saving is large on the embedded database: FerretDB 1.24 spends about
 take apart, against ~15 µs per record packed as bytes (measured on this
 machine, batches of 200).
 
-Why inserts and not an update of the match document: on FerretDB 1.24 (the
-embedded database) every update or delete walks its whole collection, while
-an insert does not; on MongoDB an insert is the cheapest write too.
+Why inserts and not an update of the match document per event: one insert
+carries a whole batch of matches, and an insert is the cheapest write on
+MongoDB and on FerretDB alike.
 
 The journal is cut into segments (one collection each).  A checkpoint
 ``rotate``s to a new segment, appends every live match's current state to it,
-and then drops the older segments whole (dropping a collection is cheap
-everywhere; deleting or updating documents is not on FerretDB).  So the
+and then drops the older segments whole (dropping a collection is cheaper
+than deleting its documents one by one).  So the
 newest segments always hold the latest state of every live match.  At
 start-up a match's state is the one with the highest ``seq`` among its match
 document (written at creation and when it ends) and the remaining segments.
@@ -66,12 +66,12 @@ class Journal:
         if self.writer is None:
             self.writer = asyncio.get_running_loop().create_task(self._write_batches())
 
-    async def append(self, match: dict[str, Any], *, checkpoint: bool = False) -> None:
+    async def append(self, match: dict[str, Any]) -> None:
         """Store ``match`` (a whole match document); returns once it is durable.
 
         The record is encoded now, so later changes to ``match`` cannot leak
         into what is stored.  A checkpoint re-appends a state the journal may
-        already hold; replaying the same state twice is harmless.
+        already hold; finding the same state twice at start-up is harmless.
         """
         self.start()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -31,8 +31,7 @@ class TokenRepository:
 
         An insert, not an upsert: the digest already says which user and
         generation it is for, so a duplicate key means the same token is
-        stored (asked for before, or concurrently).  And on FerretDB an update
-        walks the whole collection, an insert does not.
+        stored (asked for before, or concurrently).
         """
         with contextlib.suppress(DuplicateKeyError):
             await self.collection.insert_one({"_id": digest, "user_id": user_id,
