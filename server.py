@@ -30,6 +30,9 @@ from typing import Any
 
 log = logging.getLogger("arena")
 
+#: On SIGTERM, how long requests already being answered may take to finish.
+DRAIN_TIMEOUT = 10.0
+
 
 @dataclass
 class Config:
@@ -195,7 +198,10 @@ async def serve(config: Config, uri: str) -> None:
         await stop.wait()
     finally:
         log.info("shutting down")
-        server.stop()
+        server.stop()  # no new connections
+        if not await context.drain(DRAIN_TIMEOUT):
+            log.warning("%d requests still running after %.0f s; closing anyway",
+                        context.in_flight, DRAIN_TIMEOUT)
         await registry.shutdown()
         await server.close_all_connections()
         hasher.close()

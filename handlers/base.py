@@ -53,6 +53,7 @@ class BaseHandler(RequestHandler):
 
     def initialize(self, context: AppContext) -> None:
         self.ctx = context
+        context.in_flight += 1  # until on_finish, which Tornado calls for every request
         self.user = None
         self.session = None
         self._body: Body | None = None
@@ -169,6 +170,7 @@ class BaseHandler(RequestHandler):
         super().log_exception(typ, value, tb)
 
     def on_finish(self) -> None:
+        self.ctx.in_flight -= 1
         self.ctx.http_requests[(self.request.method or "", self.get_status())] += 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,3 +26,19 @@ class AppContext:
     http_requests: Counter[tuple[str, int]] = field(default_factory=Counter)
     #: Functions that return Prometheus text lines for ``/metrics``.
     collectors: list[Callable[[], Iterable[str]]] = field(default_factory=list)
+    #: REST requests begun and not yet finished (counted by ``BaseHandler``).
+    in_flight: int = 0
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait until no REST request is in flight (or ``timeout`` passes).
+
+        The shutdown calls this after it stops accepting connections and before
+        it closes the store, so a request that was already being answered gets
+        its answer instead of a 500 from a closed database client.  Polled: it
+        runs once per process life, and a counter costs requests nothing.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.in_flight and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        return not self.in_flight

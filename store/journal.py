@@ -130,13 +130,21 @@ class Journal:
                 await self.db.drop_collection(PREFIX + str(number))
 
     async def latest(self) -> dict[int, dict[str, Any]]:
-        """The newest journaled state of every match, by match id."""
+        """The newest journaled state of every match, by match id.
+
+        The highest ``seq`` wins; between equal ones, the later record.  Equal
+        ``seq``s differ when an append failed but was stored all the same (a
+        lost reply): the actor kept its previous state, and its next command
+        was stored under the same ``seq``; that one is what clients saw.  So
+        segments are read in order, and a segment's batches by ``_id`` (the
+        ObjectIds one process made for them, in the order it made them).
+        """
         newest: dict[int, dict[str, Any]] = {}
         for number in await self.segments():
-            async for batch in self.db[PREFIX + str(number)].find({}):
+            async for batch in self.db[PREFIX + str(number)].find({}).sort("_id", 1):
                 for record in bson.decode_all(batch["records"], self.db.codec_options):
                     known = newest.get(record["m"])
-                    if known is None or record["seq"] > known["seq"]:
+                    if known is None or record["seq"] >= known["seq"]:
                         newest[record["m"]] = record["doc"]
         return newest
 

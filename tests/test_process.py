@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from server import Config
@@ -83,3 +85,24 @@ def test_a_second_server_on_the_same_data_dir_is_refused(tmp_path: Path) -> None
         assert "Another Arena server" in second.stderr
     finally:
         server.stop()
+
+
+def test_sigterm_lets_requests_in_flight_finish(tmp_path: Path) -> None:
+    """Sign-ups already being answered (hashing, writing) when SIGTERM arrives get
+    their 201, not a 500 from a database client closed under them."""
+    server = ServerProcess(tmp_path, "--bcrypt-rounds", "12").start()
+    names = [f"late{i}" for i in range(6)]
+    with ThreadPoolExecutor(len(names)) as pool:
+        answers = [pool.submit(server.request, "POST", "/api/users/sign_up/",
+                               {"username": name, "password": PASSWORD}) for name in names]
+        time.sleep(0.3)  # accepted and hashing: 6 hashes of cost 12 on 2 threads take ~1 s
+        assert server.stop(signal.SIGTERM) == 0
+        statuses = [answer.result()[0] for answer in answers]
+    assert statuses == [201] * len(names)
+
+    again = ServerProcess(tmp_path).start()
+    try:
+        assert [again.request("GET", f"/api/users/{name}/")[0] for name in names] == \
+            [200] * len(names)
+    finally:
+        again.stop()
