@@ -4,59 +4,29 @@ The handler is a thin adapter: it authenticates (handshake header or cookie,
 or an ``auth`` first frame), parses and rate-limits client frames, and hands
 each one to the match's actor.  Towards the actor it is a ``Socket``: ``send``
 queues a frame without waiting and closes a reader that falls too far behind
-(1008); frames over the size limit are closed by Tornado with 1009.
-
-Tornado reads the frames, answers pings and runs the close handshake; the
-frames the actor sends are written here, below ``write_message``, because a
-broadcast hands the same text to many sockets: each text is framed once
-(server frames are unmasked and, without compression, the same bytes for
-every socket), and the frames a socket is given during one turn of the event
-loop (an event and its ack, say) go out in one stream write.  Tornado's
-``write_message`` would frame the text again for each socket and make a
-future and a task per frame.
+(1008); frames over the size limit are closed with 1009.  Frames are read
+and written by ``handlers.frames.FrameProtocol``, below Tornado's stock path.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import socket
-import struct
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 from tornado.ioloop import IOLoop
-from tornado.iostream import StreamClosedError
-from tornado.websocket import WebSocketHandler
+from tornado.websocket import WebSocketHandler, WebSocketProtocol13
 
 from actors.match import MatchActor
 from actors.messages import Attach, Detach, Frame
 from actors.registry import Registry
 from handlers.base import identify, user_for_token
 from handlers.context import AppContext
+from handlers.frames import FrameProtocol, text_frame
 
 AUTH_TIMEOUT = 10.0
-
-
-@functools.lru_cache(maxsize=1024)
-def text_frame(text: bytes | str) -> bytes:
-    """``text`` (UTF-8 bytes or a string) as one unmasked, unfragmented RFC 6455
-    text frame (FIN, opcode 1).
-
-    Cached: a broadcast sends the same object to every socket of a view, and
-    bytes and strings cache their own hash, so each later lookup is cheap.
-    """
-    payload = text.encode() if isinstance(text, str) else text
-    size = len(payload)
-    if size < 126:
-        header = struct.pack("!BB", 0x81, size)
-    elif size < 1 << 16:
-        header = struct.pack("!BBH", 0x81, 126, size)
-    else:
-        header = struct.pack("!BBQ", 0x81, 127, size)
-    return header + payload
 
 
 class MatchSocket(WebSocketHandler):
@@ -66,8 +36,6 @@ class MatchSocket(WebSocketHandler):
         self.user: dict[str, Any] | None = None
         self.bad_credentials = False
         self.actor: MatchActor | None = None
-        self.outbox: list[bytes] = []  # frames given this turn of the loop, not yet written
-        self.pending = 0  # frames in the outbox or handed to the stream and not yet written
         self.closed = False
         self.tokens = float(context.config.rate_burst)
         self.refilled = time.monotonic()
@@ -100,6 +68,12 @@ class MatchSocket(WebSocketHandler):
 
     def check_origin(self, origin: str) -> bool:
         return True  # cookie-authenticated handshakes are checked in prepare()
+
+    def get_websocket_protocol(self) -> FrameProtocol | None:
+        stock = super().get_websocket_protocol()
+        if not isinstance(stock, WebSocketProtocol13):
+            return None
+        return FrameProtocol(self, False, stock.params)
 
     # -- life ----------------------------------------------------------------------
 
@@ -200,57 +174,15 @@ class MatchSocket(WebSocketHandler):
 
     def send(self, text: bytes | str) -> None:
         connection = self.ws_connection
-        if self.closed or connection is None or connection.is_closing():
+        if self.closed or not isinstance(connection, FrameProtocol) or connection.is_closing():
             return
-        if self.pending >= self.ctx.config.outgoing_limit:
+        if connection.pending >= self.ctx.config.outgoing_limit:
             self.registry.metrics.slow_closes += 1
             self.close(1008, "Too slow to read")
             return
-        if not self.outbox:
-            asyncio.get_running_loop().call_soon(self.flush_frames)
-        self.outbox.append(text_frame(text))
-        self.pending += 1
-
-    def flush_frames(self) -> None:
-        """Write the frames of this turn of the loop in one go.
-
-        When the stream has nothing queued (the usual case: a reader keeping
-        up), the bytes go straight to the socket, and only what the kernel
-        does not take is handed to the stream, which then owns the ordering
-        (while it is writing, everything goes through it).
-        """
-        frames, self.outbox = self.outbox, []
-        connection = self.ws_connection
-        if not frames or connection is None or connection.is_closing():
-            self.pending -= len(frames)
-            return
-        stream = connection.stream  # type: ignore[attr-defined]
-        data = frames[0] if len(frames) == 1 else b"".join(frames)
-        if not stream.writing() and not stream.closed():
-            try:
-                sent = stream.socket.send(data)
-            except BlockingIOError:
-                sent = 0
-            except OSError:
-                sent = 0  # the stream's own write below meets the error and closes
-            if sent == len(data):
-                self.pending -= len(frames)
-                return
-            data = data[sent:]
-        try:
-            written = stream.write(data)
-        except StreamClosedError:
-            self.pending -= len(frames)
-            return
-        written.add_done_callback(functools.partial(self._written, len(frames)))
-
-    def _written(self, count: int, future: Any) -> None:
-        self.pending -= count
-        if not future.cancelled():
-            future.exception()  # a closed stream: nothing to do, but do not log it
+        connection.queue(text_frame(text))
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         if not self.closed:
             self.closed = True
-            self.flush_frames()  # what was sent before the close goes out before it
             super().close(code, reason)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from handlers.context import AppContext
-from handlers.socket import text_frame
+from handlers.frames import text_frame
 from tests.client import Api
 from tests.play import attach, create_match
 
