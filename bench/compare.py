@@ -61,6 +61,8 @@ FIGURES = [
     ("server_rss_kib_per_match", "RSS KiB/match"),
     ("generator_cpu_share", "generator CPU share"),
 ]
+#: Shown for the storm windows only.
+STORM_FIGURES = [("sign_ups_per_s", "sign-ups answered/s")]
 
 
 class ColyseusProcess(ServerProcess):
@@ -127,10 +129,15 @@ def report(results: dict[str, list[dict[str, Any]]], targets: list[str],
           f"{SERVER_CPU}, generator on CPU {GENERATOR_CPU}")
     first, others = targets[0], targets[1:]
     saturation: dict[str, float] = {}
+    steadies: dict[float, dict[str, float]] = {}
+    storms: dict[float, dict[str, float]] = {}
     for (window, rate), by_target in sorted(windows.items(), key=lambda kv: (kv[0][0] != "steady",
                                                                             kv[0][1])):
-        medians = {t: {key: median([r[key] for r in rows]) for key, _ in FIGURES}
+        figures = FIGURES + (STORM_FIGURES if window == "storm" else [])
+        medians = {t: {key: median([r.get(key) for r in rows]) for key, _ in figures}
                    for t, rows in by_target.items()}
+        if window == "storm" and first in medians:
+            storms[rate] = medians[first]
         print(f"\nR = {rate:g} throws per player per second ({window})")
         shown = [t for t in targets if t in medians]
         ratios = [t for t in others if t in medians] if first in medians else []
@@ -138,7 +145,7 @@ def report(results: dict[str, list[dict[str, Any]]], targets: list[str],
         ratio_columns = [(t, max(11, len(first) + len(t) + 3)) for t in ratios]
         print(f"{'':26}" + "".join(f"{t:>{w}}" for t, w in columns)
               + "".join(f"{first + '/' + t:>{w}}" for t, w in ratio_columns))
-        for key, label in FIGURES:
+        for key, label in figures:
             digits = 2 if key.endswith(("share", "1k_throws")) else 1
             row = f"{label:26}" + "".join(f"{medians[t][key]:{w}.{digits}f}" for t, w in columns)
             for t, w in ratio_columns:
@@ -146,6 +153,8 @@ def report(results: dict[str, list[dict[str, Any]]], targets: list[str],
                 row += f"{ours / theirs:{w}.2f}" if theirs else f"{'-':>{w}}"
             print(row)
         if window == "steady":
+            if first in medians:
+                steadies[rate] = medians[first]
             for t in shown:
                 if medians[t]["p99_ms"] < 100:
                     saturation[t] = max(saturation.get(t, 0.0), medians[t]["throws_per_s"])
@@ -154,6 +163,12 @@ def report(results: dict[str, list[dict[str, Any]]], targets: list[str],
     if first in saturation:
         print(", ".join(f"{first}/{t} {saturation[first] / saturation[t]:.2f}"
                         for t in others if saturation.get(t)))
+    for rate, stormy in storms.items():
+        calm = steadies[rate]
+        print(f"Storm of {args.storm:g} sign-ups/s at R={rate:g} ({first}): p99 "
+              f"{calm['p99_ms']:.1f} -> {stormy['p99_ms']:.1f} ms "
+              f"({stormy['p99_ms'] / calm['p99_ms']:.2f}x), "
+              f"{stormy['sign_ups_per_s']:.1f} sign-ups answered/s")
     setups = {t: median([r["users_s"] + r["matches_s"] for r in rows if r["window"] == "setup"])
               for t, rows in results.items()}
     print("Set-up time (s): " + ", ".join(f"{t} {s:.1f}" for t, s in setups.items()))

@@ -61,16 +61,16 @@ class SignUpHandler(BaseHandler):
             )
             if messages
         }
-        if not problems and await self.ctx.store.users.username_exists(username):
-            problems["username"] = ["A user with that username already exists."]
         if problems:
             raise errors.ValidationFailed(problems)
-        password_hash = await self.ctx.hasher.hash(password)
+        users = self.ctx.store.users
         try:
-            user = await self.ctx.store.users.create(
-                username=username, password_hash=password_hash, email=email,
-                first_name=first_name, last_name=last_name,
-            )
+            async with users.reserve(username) as user_id:
+                password_hash = await self.ctx.hasher.hash(password)
+                user = await users.create(
+                    user_id, username=username, password_hash=password_hash, email=email,
+                    first_name=first_name, last_name=last_name,
+                )
         except UsernameTaken:
             raise errors.ValidationFailed(
                 {"username": ["A user with that username already exists."]}

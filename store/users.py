@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -11,11 +13,14 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from store.locks import KeyedLocks
-from store.timestamps import now
+from store.timestamps import format_timestamp, now
 
 User = dict[str, Any]
 
 DEFAULT_ELO = 1000
+#: Longer than any sign-up takes from claiming its name to storing its user
+#: (the password hash in between); a claim that old without a user is a crash's.
+CLAIM_TIMEOUT = timedelta(minutes=10)
 
 # Sort keys for the orderings the API offers; ties fall back to sign-up order.
 USER_ORDERINGS: dict[str, list[tuple[str, int]]] = {
@@ -27,6 +32,11 @@ USER_ORDERINGS: dict[str, list[tuple[str, int]]] = {
 }
 
 
+def stale_before() -> str:
+    """Claims made before this moment whose user is missing were left by a crash."""
+    return format_timestamp(datetime.now(UTC) - CLAIM_TIMEOUT)
+
+
 class UsernameTaken(Exception):
     """Another user already has this username, in any letter case."""
 
@@ -34,11 +44,12 @@ class UsernameTaken(Exception):
 class UserRepository:
     """Users, and ``usernames``: their lower-cased names, keyed by ``_id``.
 
-    The ``usernames`` documents (``{_id: "<lower-cased name>", user_id}``) make
-    a lookup by name one read by ``_id``, which FerretDB answers without
-    walking the collection, and claim the name at sign-up (a second claim is a
-    duplicate key).  The unique ``username_lower`` index on ``users`` stays the
-    last guard.  Updates of one user are serialized in-process (``store.locks``).
+    The ``usernames`` documents (``{_id: "<lower-cased name>", user_id, at}``)
+    make a lookup by name one read by ``_id``, which FerretDB answers without
+    walking the collection, and claim the name at sign-up, before the password
+    is hashed (a second claim is a duplicate key).  The unique ``username_lower``
+    index on ``users`` stays the last guard.  Updates of one user are
+    serialized in-process (``store.locks``).
     """
 
     def __init__(self, collection: AsyncCollection, names: AsyncCollection,
@@ -58,11 +69,31 @@ class UserRepository:
         await self.collection.create_index("date_joined")
         await self.collection.create_index("ongoing_match")
 
+    @contextlib.asynccontextmanager
+    async def reserve(self, username: str) -> AsyncIterator[str]:
+        """Claim ``username`` for a new user; yield the user's id.
+
+        A taken name raises ``UsernameTaken`` before the block runs, so no
+        password is hashed for it; the claim is let go if the block raises
+        (the user was not stored).  Claiming first is also what makes a
+        sign-up one read cheaper: the claim is the check.
+        """
+        user_id = str(uuid.uuid4())
+        lower = username.lower()
+        await self._claim_name(lower, user_id)
+        try:
+            yield user_id
+        except BaseException:
+            await self.names.delete_one({"_id": lower, "user_id": user_id})
+            raise
+
     async def create(
-        self, *, username: str, password_hash: bytes, email: str, first_name: str, last_name: str
+        self, user_id: str, *, username: str, password_hash: bytes, email: str, first_name: str,
+        last_name: str,
     ) -> User:
+        """Store a new user under the id ``reserve`` gave for ``username``."""
         user: User = {
-            "_id": str(uuid.uuid4()),
+            "_id": user_id,
             "username": username,
             "username_lower": username.lower(),
             "password_hash": password_hash,
@@ -76,27 +107,24 @@ class UserRepository:
             "is_admin": False,
             "token_generation": 0,
         }
-        await self._claim_name(user["username_lower"], user["_id"])
         try:
             await self.collection.insert_one(user)
         except DuplicateKeyError as exc:
-            await self.names.delete_one({"_id": user["username_lower"], "user_id": user["_id"]})
             raise UsernameTaken(username) from exc
         return user
 
     async def _claim_name(self, lower: str, user_id: str) -> None:
         for _ in range(2):
             try:
-                await self.names.insert_one({"_id": lower, "user_id": user_id})
+                await self.names.insert_one({"_id": lower, "user_id": user_id, "at": now()})
                 return
             except DuplicateKeyError:
                 holder = await self.names.find_one({"_id": lower})
                 if holder is None:
                     continue  # released meanwhile
-                if await self.by_id(holder["user_id"]) is not None:
-                    break
-                # a claim whose user was never stored (a crash, or a racing sign-up
-                # that is about to store it: then the users index refuses one of us)
+                if holder.get("at", "") > stale_before() or await self.by_id(holder["user_id"]):
+                    break  # a user's name, or a sign-up still hashing its password
+                # a claim whose user was never stored: a crash between the two
                 await self.names.delete_one({"_id": lower, "user_id": holder["user_id"]})
         raise UsernameTaken(lower)
 
@@ -111,9 +139,6 @@ class UserRepository:
     async def by_username(self, username: str) -> User | None:
         user = await self._by_name(username)
         return user if user is not None and user["username"] == username else None
-
-    async def username_exists(self, username: str) -> bool:
-        return await self._by_name(username) is not None
 
     async def page(self, ordering: str, limit: int, offset: int) -> tuple[list[User], int]:
         total = await self.collection.count_documents({})

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from handlers.context import AppContext
+from store.timestamps import now
 from tests.client import PASSWORD, Api, unique_name
 
 SIGN_UP = "/api/users/sign_up/"
@@ -83,6 +84,11 @@ async def test_two_concurrent_sign_ups_of_one_name_give_one_user(api: Api) -> No
     assert sorted(r.status for r in responses) == [201, 400]
     loser = next(r for r in responses if r.status == 400)
     assert loser.json == {"username": ["A user with that username already exists."]}
+    winner = next(r for r in responses if r.status == 201).json
+    # the winner's name leads to the winner (a claim the loser took over would not)
+    found = await api.get(f"/api/users/{winner['username']}/")
+    assert found.status == 200 and found.json["id"] == winner["id"]
+    assert await api.token_for(winner["username"])
 
 
 @pytest.mark.gen_test
@@ -266,8 +272,21 @@ async def test_a_name_claim_left_by_a_crash_does_not_block_the_name(
     api: Api, context: AppContext
 ) -> None:
     # a crash between claiming the name and storing the user leaves this behind
-    await context.store.users.names.insert_one({"_id": "phoenix", "user_id": "never-stored"})
+    await context.store.users.names.insert_one(
+        {"_id": "phoenix", "user_id": "never-stored", "at": "2026-01-01T00:00:00.000000Z"})
     response = await api.post(SIGN_UP, {"username": "Phoenix", "password": PASSWORD})
     assert response.status == 201
     assert (await api.get("/api/users/Phoenix/")).json["id"] == response.json["id"]
     assert (await api.get("/api/users/phoenix/")).status == 404  # lookups are exact-case
+
+
+@pytest.mark.gen_test
+async def test_a_fresh_name_claim_is_a_sign_up_in_progress_and_keeps_the_name(
+    api: Api, context: AppContext
+) -> None:
+    # another sign-up has claimed the name and is hashing its password
+    await context.store.users.names.insert_one(
+        {"_id": "hatchling", "user_id": "still-hashing", "at": now()})
+    response = await api.post(SIGN_UP, {"username": "hatchling", "password": PASSWORD})
+    assert response.status == 400
+    assert response.json == {"username": ["A user with that username already exists."]}

@@ -16,7 +16,8 @@
 // second throw): p50, p99, max; events lost or out of order (a gap in `seq`)
 // and sockets closed unexpectedly, counted since set-up; the server's CPU
 // seconds per 1,000 throws and RSS (the processes in --pids, read from /proc).
-// With --storm N (Arena only) a second window runs during N sign-ups a second.
+// With --storm N (Arena only) a second window runs during N sign-ups a second
+// (sign_ups_per_s: how many of them were answered within it).
 
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
@@ -52,7 +53,7 @@ const PIDS = opts.pids ? opts.pids.split(",").map(Number) : [];
 const TICKS = 100; // USER_HZ on Linux
 
 const stats = { measuring: false, acks: 0, latencies: [], gaps: 0, closes: 0, errors: 0,
-                replaced: 0, replaceFailures: 0 };
+                replaced: 0, replaceFailures: 0, signUps: 0 };
 let rate = 1;
 let done = false;
 
@@ -369,6 +370,7 @@ function percentile(sorted, fraction) {
 
 async function measure(label) {
   stats.acks = 0;
+  stats.signUps = 0;
   stats.latencies = [];
   const cpuBefore = serverCpu();
   const ownBefore = process.cpuUsage();
@@ -393,6 +395,7 @@ async function measure(label) {
     server_rss_kib_per_socket: rss / 1024 / SOCKETS,
     server_rss_kib_per_match: rss / 1024 / MATCHES,
     generator_cpu_share: (own.user + own.system) / 1e6 / elapsed,
+    sign_ups_per_s: stats.signUps / elapsed,
   };
 }
 
@@ -403,6 +406,7 @@ async function signUpStorm(perSecond, until) {
     count += 1;
     const request = http("/api/users/sign_up/",
       { username: `storm${process.pid}_${rate}_${count}`, password: PASSWORD })
+      .then(() => { if (stats.measuring) stats.signUps += 1; })
       .catch((error) => log(`storm sign-up failed: ${error.message}`));
     pending.add(request);
     request.finally(() => pending.delete(request));
