@@ -312,6 +312,7 @@ class Table {
       await this.open();
       stats.replaced += 1;
     } catch (error) {
+      if (done) return; // the run is over and the generator closed the sockets itself
       stats.replaceFailures += 1;
       log(`table ${this.index}: replacement failed: ${error.message}`);
     }
