@@ -116,6 +116,7 @@ class FrameProtocol(WebSocketProtocol13):
                 position, end = 0, len(data)
                 while end - position >= 2 and not self.client_terminated:
                     header, second = data[position], data[position + 1]
+                    self.check_start(header, second)
                     length = second & 0x7F
                     start = position + 6  # after the 2 header bytes and the 4 mask bytes
                     if length == 126:
@@ -130,7 +131,7 @@ class FrameProtocol(WebSocketProtocol13):
                         length = int.from_bytes(data[position + 2:position + 10], "big")
                     elif end < start:
                         break
-                    self.check_header(header, second, length)
+                    self.check_size(header, length)
                     stop = start + length
                     if stop > end:  # the payload is still arriving: wait for all of it
                         data = data[position:] + await stream.read_bytes(stop - end)
@@ -154,8 +155,8 @@ class FrameProtocol(WebSocketProtocol13):
         finally:
             self.handler.on_ws_connection_close(self.close_code, self.close_reason)
 
-    def check_header(self, header: int, second: int, length: int) -> None:
-        """Refuse a frame on its header alone, before its payload is read."""
+    def check_start(self, header: int, second: int) -> None:
+        """Refuse a frame on its first two bytes, before waiting for any more."""
         opcode = header & 0x0F
         if not second & 0x80:
             raise ProtocolViolation(PROTOCOL_ERROR, "Client frames must be masked")
@@ -164,7 +165,7 @@ class FrameProtocol(WebSocketProtocol13):
         if opcode & 0x08:
             if opcode > 0x0A:
                 raise ProtocolViolation(PROTOCOL_ERROR, "Unknown opcode")
-            if not header & 0x80 or length > 125:
+            if not header & 0x80 or second & 0x7F > 125:
                 raise ProtocolViolation(PROTOCOL_ERROR, "Bad control frame")
             return
         if opcode > 0x02:
@@ -173,6 +174,12 @@ class FrameProtocol(WebSocketProtocol13):
             raise ProtocolViolation(PROTOCOL_ERROR, "Continuation without a message")
         if opcode != 0 and self.fragments is not None:
             raise ProtocolViolation(PROTOCOL_ERROR, "New message inside a fragmented one")
+
+    def check_size(self, header: int, length: int) -> None:
+        """Refuse a data frame that would take its message over the limit, before its
+        payload is read."""
+        if header & 0x08:
+            return  # a control frame: at most 125 bytes, checked above
         if length + (len(self.fragments) if self.fragments else 0) > self.params.max_message_size:
             raise ProtocolViolation(TOO_BIG, "Message too big")
 

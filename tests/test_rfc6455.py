@@ -183,6 +183,7 @@ async def raw_socket(api: Api, base_url: str) -> RawSocket:
 @pytest.mark.gen_test(timeout=30)
 @pytest.mark.parametrize(("frames", "code"), [
     ([client_frame(0x1, b'{"type":"ping"}', masked=False)], 1002),
+    ([client_frame(0x9, b"", masked=False)], 1002),
     ([client_frame(0x1, b'{"type":"ping"}', rsv=0x40)], 1002),
     ([client_frame(0x3, b"")], 1002),
     ([client_frame(0xB, b"")], 1002),
@@ -197,7 +198,7 @@ async def raw_socket(api: Api, base_url: str) -> RawSocket:
     ([client_frame(0x8, struct.pack("!H", 999))], 1002),
     ([client_frame(0x8, struct.pack("!H", 1000) + b"\xff")], 1007),
     ([client_frame(0x1, b"x" * (FRAME_LIMIT + 1))], 1009),
-], ids=["unmasked", "reserved-bits", "opcode-3", "opcode-11", "long-ping",
+], ids=["unmasked", "unmasked-empty-ping", "reserved-bits", "opcode-3", "opcode-11", "long-ping",
         "fragmented-ping", "orphan-continuation", "message-inside-fragments",
         "bad-utf8", "bad-utf8-across-fragments", "one-byte-close", "close-1005",
         "close-999", "close-reason-bad-utf8", "over-limit"])
