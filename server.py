@@ -24,14 +24,12 @@ import re
 import secrets
 import signal
 import sys
+from collections.abc import Awaitable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("arena")
-
-#: On SIGTERM, how long requests already being answered may take to finish.
-DRAIN_TIMEOUT = 10.0
 
 
 @dataclass
@@ -63,6 +61,9 @@ class Config:
         "help": "seconds between checkpoints of live matches into a fresh journal segment "
                 "(older segments are dropped then)"})
     elo_k: float = field(default=100.0, metadata={"help": "elo K factor"})
+    shutdown_timeout: float = field(default=10.0, metadata={
+        "help": "on SIGTERM, seconds to let requests in flight finish (and the most each "
+                "later closing step may take)"})
     default_game: str = field(default="rps", metadata={"help": "game of a match created "
                                                                 "without one (rps, connect4)"})
     frame_limit: int = field(default=4096, metadata={
@@ -199,13 +200,24 @@ async def serve(config: Config, uri: str) -> None:
     finally:
         log.info("shutting down")
         server.stop()  # no new connections
-        if not await context.drain(DRAIN_TIMEOUT):
+        if not await context.drain(config.shutdown_timeout):
             log.warning("%d requests still running after %.0f s; closing anyway",
-                        context.in_flight, DRAIN_TIMEOUT)
-        await registry.shutdown()
-        await server.close_all_connections()
+                        context.in_flight, config.shutdown_timeout)
+        await bounded(registry.shutdown(), "closing the matches", config.shutdown_timeout)
+        await bounded(server.close_all_connections(), "closing connections",
+                      config.shutdown_timeout)
         hasher.close()
-        await store.close()
+        await bounded(store.close(), "closing the database client", config.shutdown_timeout)
+
+
+async def bounded(step: Awaitable[None], what: str, timeout: float) -> None:
+    """Await one step of the shutdown for at most ``timeout`` seconds: a request
+    or an actor waiting on a database that stopped answering must not keep the
+    process from exiting."""
+    try:
+        await asyncio.wait_for(step, timeout)
+    except TimeoutError:
+        log.warning("%s took over %.0f s; going on", what, timeout)
 
 
 def run_loop(config: Config, main: Any) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -106,3 +108,28 @@ def test_sigterm_lets_requests_in_flight_finish(tmp_path: Path) -> None:
             [200] * len(names)
     finally:
         again.stop()
+
+
+def test_sigterm_stops_the_server_even_with_a_request_stuck_on_the_database(
+        tmp_path: Path) -> None:
+    """A database that stops answering must not keep the server from stopping."""
+    server = ServerProcess(tmp_path, "--shutdown-timeout", "1").start()
+    db_pid = database_pid(tmp_path)
+    os.kill(db_pid, signal.SIGSTOP)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            stuck = pool.submit(server.request, "POST", "/api/users/sign_up/",
+                                {"username": "frozen", "password": PASSWORD})
+            time.sleep(0.5)  # the sign-up now waits on the stopped database
+            assert server.process is not None
+            server.process.send_signal(signal.SIGTERM)
+            time.sleep(4)  # past the drain and the bounded close steps
+            os.kill(db_pid, signal.SIGCONT)  # so the database can take its own SIGTERM
+            assert server.process.wait(30) == 0
+            with contextlib.suppress(Exception):
+                stuck.result(5)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(db_pid, signal.SIGCONT)
+        server.stop(signal.SIGKILL)
+    assert wait_until_dead(db_pid)
