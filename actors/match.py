@@ -49,6 +49,7 @@ from actors.messages import (
     Frame,
     Socket,
     Tick,
+    error_frame,
 )
 from actors.views import completed_view, user_view
 from store.timestamps import now
@@ -307,8 +308,7 @@ class MatchActor:
 
     def reply_error(self, socket: Socket, frame: dict[str, Any], code: str,
                     message: str) -> None:
-        socket.send(orjson.dumps({"type": "error", "id": frame.get("id"), "code": code,
-                                "message": message}))
+        socket.send(error_frame(frame.get("id"), code, message))
 
     async def on_frame(self, message: Frame) -> None:
         frame, socket = message.message, message.socket

@@ -6,6 +6,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
+
 
 class Socket(Protocol):
     """What the actor needs of a connection; the socket handler provides it."""
@@ -17,6 +19,11 @@ class Socket(Protocol):
         closes itself)."""
 
     def close(self, code: int, reason: str) -> None: ...
+
+
+def error_frame(frame_id: Any, code: str, message: str) -> bytes:
+    """The protocol's ``error`` frame answering the client frame ``frame_id``."""
+    return orjson.dumps({"type": "error", "id": frame_id, "code": code, "message": message})
 
 
 class CommandError(Exception):

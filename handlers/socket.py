@@ -20,7 +20,7 @@ from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketHandler, WebSocketProtocol13
 
 from actors.match import MatchActor
-from actors.messages import Attach, Detach, Frame
+from actors.messages import Attach, Detach, Frame, error_frame
 from actors.registry import Registry
 from handlers.base import identify, user_for_token
 from handlers.context import AppContext
@@ -167,8 +167,7 @@ class MatchSocket(WebSocketHandler):
         return False
 
     def send_error_frame(self, frame_id: Any, code: str, message: str) -> None:
-        self.send(orjson.dumps({"type": "error", "id": frame_id, "code": code,
-                              "message": message}))
+        self.send(error_frame(frame_id, code, message))
 
     # -- frames out (the actor's Socket) -------------------------------------------------
 
