@@ -160,7 +160,7 @@ def load_secret(config: Config) -> bytes:
 # -- serving ------------------------------------------------------------------
 
 
-async def serve(config: Config, uri: str) -> None:
+async def serve(config: Config, uri: str, *, indexed_lookups: bool = True) -> None:
     from tornado.httpserver import HTTPServer
     from tornado.netutil import bind_sockets
 
@@ -170,7 +170,8 @@ async def serve(config: Config, uri: str) -> None:
     from handlers.credentials import PasswordHasher
     from store import Store
 
-    store = Store(uri, config.database, exclusive=not config.mongodb_uri)
+    store = Store(uri, config.database, exclusive=not config.mongodb_uri,
+                  indexed_lookups=indexed_lookups)
     await store.ensure_indexes()
     hasher = PasswordHasher(rounds=config.bcrypt_rounds)
     registry = Registry(store, config)
@@ -231,7 +232,9 @@ def run_loop(config: Config, main: Any) -> Any:
 
 
 def run_with_database(config: Config, body: Any) -> Any:
-    """Run ``body(uri)`` (a coroutine function) against the configured database.
+    """Run ``body(uri, indexed_lookups)`` (a coroutine function) against the
+    configured database; ``indexed_lookups`` is false for the embedded
+    FerretDB, which finds documents by scanning (``store.indexes``).
 
     With ``MONGODB_URI`` that database is used as is; otherwise a new embedded
     database on the data directory, stopped when ``body`` returns or raises.
@@ -239,10 +242,11 @@ def run_with_database(config: Config, body: Any) -> Any:
     from store.embedded import EmbeddedDatabase
 
     if config.mongodb_uri:
-        return run_loop(config, body(config.mongodb_uri))
+        return run_loop(config, body(config.mongodb_uri, True))
     database = EmbeddedDatabase(config.data_dir, log_level="warn", sync=config.embedded_sync)
     try:
-        return run_loop(config, body(database.start()))
+        uri = database.start()
+        return run_loop(config, body(uri, database.kind != "ferretdb"))
     finally:
         database.stop()
 
@@ -263,7 +267,8 @@ def run_server(config: Config) -> int:
     # SIGTERM before the loop runs (while the database starts) still stops cleanly.
     signal.signal(signal.SIGTERM, _interrupt)
     with contextlib.suppress(KeyboardInterrupt):
-        run_with_database(config, lambda uri: serve(config, uri))
+        run_with_database(
+            config, lambda uri, lookups: serve(config, uri, indexed_lookups=lookups))
     return 0
 
 
@@ -274,7 +279,7 @@ def run_admin(config: Config, action: str, username: str) -> int:
     from store import Store
     from store.embedded import find_running
 
-    async def set_admin(uri: str) -> bool:
+    async def set_admin(uri: str, indexed_lookups: bool = True) -> bool:
         store = Store(uri, config.database)
         try:
             return await store.users.set_admin(username, action == "grant") is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
+from store.indexes import Index
 from store.locks import KeyedLocks
 
 
@@ -13,8 +14,8 @@ class CounterRepository:
         self.collection = collection
         self.locks = locks
 
-    async def ensure_indexes(self) -> None:
-        pass  # keyed by _id
+    def indexes(self) -> list[Index]:
+        return []  # keyed by _id
 
     async def next(self, name: str) -> int:
         """The next integer of sequence ``name`` (1, 2, 3…); atomic, never reused."""

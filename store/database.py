@@ -8,6 +8,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from store.counters import CounterRepository
+from store.indexes import Indexed
 from store.journal import Journal
 from store.library import GameRepository, LibraryRepository
 from store.lobbies import LobbyRepository
@@ -27,9 +28,11 @@ class Store:
     """
 
     def __init__(self, uri: str, database: str, *, timeout_ms: int = 5000,
-                 exclusive: bool = False) -> None:
+                 exclusive: bool = False, indexed_lookups: bool = True) -> None:
         """``exclusive``: this process is the database's only writer (the
-        embedded database), which lets some writes take cheaper paths."""
+        embedded database), which lets some writes take cheaper paths.
+        ``indexed_lookups``: the database finds documents through secondary
+        indexes (not so the embedded FerretDB: see ``store.indexes``)."""
         self.client: AsyncMongoClient = AsyncMongoClient(
             uri,
             serverSelectionTimeoutMS=timeout_ms,
@@ -38,6 +41,7 @@ class Store:
             tz_aware=True,
         )
         self.db = self.client[database]
+        self.indexed_lookups = indexed_lookups
         self.locks = KeyedLocks()
         self.users = UserRepository(self.db["users"], self.db["usernames"],
                                     self.db["match_claims"], self.locks, exclusive=exclusive)
@@ -53,14 +57,18 @@ class Store:
         )
 
     @property
-    def repositories(self) -> list[object]:
+    def repositories(self) -> list[Indexed]:
         return [self.users, self.tokens, self.sessions, self.counters, self.games, self.library,
                 self.lobbies, self.matches]
 
     async def ensure_indexes(self) -> None:
-        """Create every index; idempotent, run at each start-up."""
+        """Create the repositories' indexes (``store.indexes``: on a database
+        that cannot use them for lookups, only the unique ones); idempotent,
+        run at each start-up."""
         for repository in self.repositories:
-            await repository.ensure_indexes()  # type: ignore[attr-defined]
+            for index in repository.indexes():
+                if index.unique or self.indexed_lookups:
+                    await index.collection.create_index(index.keys, unique=index.unique)
 
     async def ping(self, timeout: float = 2.0) -> bool:
         try:

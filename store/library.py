@@ -34,6 +34,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from store.counters import CounterRepository
+from store.indexes import Index
 from store.locks import KeyedLocks
 
 FLAGS = ("played", "liked", "backlog", "wishlist")
@@ -54,8 +55,8 @@ class GameRepository:
         self.counters = counters
         self.locks = locks
 
-    async def ensure_indexes(self) -> None:
-        await self.collection.create_index("id", unique=True)
+    def indexes(self) -> list[Index]:
+        return [Index(self.collection, "id", unique=True)]
 
     async def by_igdb(self, igdb: int) -> Game | None:
         return await self.collection.find_one({"_id": _game_key(igdb)})
@@ -88,10 +89,9 @@ class LibraryRepository:
         self.ratings = ratings
         self.locks = locks
 
-    async def ensure_indexes(self) -> None:
-        await self.flags.create_index(
-            [("user_id", ASCENDING), ("flag", ASCENDING), ("game_id", ASCENDING)]
-        )
+    def indexes(self) -> list[Index]:
+        return [Index(self.flags,
+                      [("user_id", ASCENDING), ("flag", ASCENDING), ("game_id", ASCENDING)])]
 
     async def flags_of(self, user_id: str, igdb: int) -> dict[str, bool]:
         return {flag: await self.flags.find_one({"_id": f"{user_id}:{igdb}:{flag}"}) is not None

@@ -25,6 +25,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from store.indexes import Index
 from store.locks import KeyedLocks
 from store.timestamps import now
 
@@ -41,10 +42,9 @@ class LobbyRepository:
         self.collection = collection
         self.locks = locks
 
-    async def ensure_indexes(self) -> None:
-        await self.collection.create_index("host_slot", unique=True)
-        await self.collection.create_index("users")
-        await self.collection.create_index("active")
+    def indexes(self) -> list[Index]:
+        return [Index(self.collection, "host_slot", unique=True),
+                Index(self.collection, "users"), Index(self.collection, "active")]
 
     async def create(self, lobby_id: str, name: str, host_id: str, invitees: list[str]) -> Lobby:
         lobby: Lobby = {"_id": lobby_id, "name": name, "created": now(), "host_id": host_id,

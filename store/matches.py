@@ -20,6 +20,8 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from store.indexes import Index
+
 Match = dict[str, Any]
 
 # Completed-match orderings the API offers → the stored field.
@@ -43,10 +45,11 @@ class MatchRepository:
         self.ongoing = ongoing
         self.completed = completed
 
-    async def ensure_indexes(self) -> None:
-        await self.completed.create_index("id", unique=True)
-        for field in ("winner", "loser", "completion_timestamp"):
-            await self.completed.create_index([(field, ASCENDING), ("id", ASCENDING)])
+    def indexes(self) -> list[Index]:
+        return [Index(self.completed, "id", unique=True)] + [
+            Index(self.completed, [(field, ASCENDING), ("id", ASCENDING)])
+            for field in ("winner", "loser", "completion_timestamp")
+        ]
 
     # -- ongoing ----------------------------------------------------------------
 

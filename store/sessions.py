@@ -7,6 +7,7 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
+from store.indexes import Index
 from store.timestamps import format_timestamp
 
 
@@ -14,9 +15,8 @@ class SessionRepository:
     def __init__(self, collection: AsyncCollection) -> None:
         self.collection = collection
 
-    async def ensure_indexes(self) -> None:
-        await self.collection.create_index("user_id")
-        await self.collection.create_index("expires")
+    def indexes(self) -> list[Index]:
+        return [Index(self.collection, "user_id"), Index(self.collection, "expires")]
 
     async def create(self, digest: str, user_id: str, csrf: str, lifetime: timedelta) -> None:
         expires = format_timestamp(datetime.now(UTC) + lifetime)

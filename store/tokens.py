@@ -16,6 +16,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from store.indexes import Index
 from store.timestamps import now
 
 
@@ -23,8 +24,8 @@ class TokenRepository:
     def __init__(self, collection: AsyncCollection) -> None:
         self.collection = collection
 
-    async def ensure_indexes(self) -> None:
-        await self.collection.create_index("user_id")
+    def indexes(self) -> list[Index]:
+        return [Index(self.collection, "user_id")]
 
     async def issue(self, user_id: str, digest: str, generation: int) -> None:
         """Store the token; asking again for the same one changes nothing.

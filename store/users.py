@@ -12,6 +12,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from store.indexes import Index
 from store.locks import KeyedLocks
 from store.timestamps import format_timestamp, now
 
@@ -61,13 +62,16 @@ class UserRepository:
         #: This process is the database's only writer (the embedded database).
         self.exclusive = exclusive
 
-    async def ensure_indexes(self) -> None:
-        # Case-insensitive uniqueness: a unique index on a lower-cased copy.
-        await self.collection.create_index("username_lower", unique=True)
-        await self.collection.create_index("username")
-        await self.collection.create_index([("elo", ASCENDING), ("date_joined", ASCENDING)])
-        await self.collection.create_index("date_joined")
-        await self.collection.create_index("ongoing_match")
+    def indexes(self) -> list[Index]:
+        users = self.collection
+        return [
+            # Case-insensitive uniqueness: a unique index on a lower-cased copy.
+            Index(users, "username_lower", unique=True),
+            Index(users, "username"),
+            Index(users, [("elo", ASCENDING), ("date_joined", ASCENDING)]),
+            Index(users, "date_joined"),
+            Index(users, "ongoing_match"),
+        ]
 
     @contextlib.asynccontextmanager
     async def reserve(self, username: str) -> AsyncIterator[str]:
