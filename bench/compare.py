@@ -40,6 +40,7 @@ from collections import defaultdict
 from typing import Any
 
 from bench.server import ROOT, ArenaProcess, RelayProcess, ServerProcess
+from store.embedded import die_with_parent
 
 PEER = ROOT / "bench" / "peer"
 NODE = PEER / "node_modules" / ".bin" / "node"
@@ -107,7 +108,8 @@ def generate(server: ServerProcess, args: argparse.Namespace) -> list[dict[str, 
                "--pids", ",".join(map(str, server.pids()))]
     if args.storm and server.name == "arena":  # the generator knows only Arena's sign-up
         command += ["--storm", str(args.storm)]
-    done = subprocess.run(command, cwd=PEER, stdout=subprocess.PIPE, text=True, check=True)
+    done = subprocess.run(command, cwd=PEER, stdout=subprocess.PIPE, text=True, check=True,
+                          preexec_fn=die_with_parent)
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
@@ -131,6 +133,8 @@ def report(results: dict[str, list[dict[str, Any]]], targets: list[str],
     saturation: dict[str, float] = {}
     steadies: dict[float, dict[str, float]] = {}
     storms: dict[float, dict[str, float]] = {}
+    calm_p99s: dict[float, list[float]] = {}
+    storm_p99s: dict[float, list[float]] = {}
     for (window, rate), by_target in sorted(windows.items(), key=lambda kv: (kv[0][0] != "steady",
                                                                             kv[0][1])):
         figures = FIGURES + (STORM_FIGURES if window == "storm" else [])
@@ -138,6 +142,8 @@ def report(results: dict[str, list[dict[str, Any]]], targets: list[str],
                    for t, rows in by_target.items()}
         if window == "storm" and first in medians:
             storms[rate] = medians[first]
+            calm_p99s[rate] = [r["p99_ms"] for r in windows[("steady", rate)][first]]
+            storm_p99s[rate] = [r["p99_ms"] for r in by_target[first]]
         print(f"\nR = {rate:g} throws per player per second ({window})")
         shown = [t for t in targets if t in medians]
         ratios = [t for t in others if t in medians] if first in medians else []
@@ -168,7 +174,9 @@ def report(results: dict[str, list[dict[str, Any]]], targets: list[str],
         print(f"Storm of {args.storm:g} sign-ups/s at R={rate:g} ({first}): p99 "
               f"{calm['p99_ms']:.1f} -> {stormy['p99_ms']:.1f} ms "
               f"({stormy['p99_ms'] / calm['p99_ms']:.2f}x), "
-              f"{stormy['sign_ups_per_s']:.1f} sign-ups answered/s")
+              f"{stormy['sign_ups_per_s']:.1f} sign-ups answered/s; p99 per run, calm: "
+              + ", ".join(f"{p:.1f}" for p in calm_p99s[rate]) + "; storm: "
+              + ", ".join(f"{p:.1f}" for p in storm_p99s[rate]))
     setups = {t: median([r["users_s"] + r["matches_s"] for r in rows if r["window"] == "setup"])
               for t, rows in results.items()}
     print("Set-up time (s): " + ", ".join(f"{t} {s:.1f}" for t, s in setups.items()))

@@ -12,6 +12,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from store.embedded import die_with_parent
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -45,8 +47,9 @@ class ServerProcess:
         self.url = ""
 
     def __enter__(self) -> ServerProcess:
+        # preexec: a benchmark stopped by a signal leaves no server running behind it
         self.process = subprocess.Popen(self.command, cwd=ROOT, stdout=subprocess.PIPE,
-                                        text=True)
+                                        text=True, preexec_fn=die_with_parent)
         assert self.process.stdout is not None
         for line in self.process.stdout:
             if line.startswith(self.ready_prefix):

@@ -145,7 +145,7 @@ def _port_open(port: int) -> bool:
     return False
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Runs in the child before exec: ask the kernel to SIGKILL it when we die."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -219,7 +219,7 @@ class EmbeddedDatabase:
         with open(log_path, "ab") as log_file:
             self.process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent, start_new_session=True,
+                preexec_fn=die_with_parent, start_new_session=True,
             )
         (self.data_dir / _PIDFILE).write_text(
             json.dumps({"pid": self.process.pid, "port": self.port, "kind": self.kind})

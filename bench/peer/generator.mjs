@@ -17,7 +17,8 @@
 // and sockets closed unexpectedly, counted since set-up; the server's CPU
 // seconds per 1,000 throws and RSS (the processes in --pids, read from /proc).
 // With --storm N (Arena only) a second window runs during N sign-ups a second
-// (sign_ups_per_s: how many of them were answered within it).
+// (sign_ups_per_s: how many of them were answered within it), once the
+// sign-ups still unanswered from an earlier storm have been answered.
 
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
@@ -400,13 +401,14 @@ async function measure(label) {
   };
 }
 
+let stormSignUps = 0;  // names stay unique across windows and rates
+
 async function signUpStorm(perSecond, until) {
-  let count = 0;
   const pending = new Set();
   while (!until()) {
-    count += 1;
+    stormSignUps += 1;
     const request = http("/api/users/sign_up/",
-      { username: `storm${process.pid}_${rate}_${count}`, password: PASSWORD })
+      { username: `storm${process.pid}_${stormSignUps}`, password: PASSWORD })
       .then(() => { if (stats.measuring) stats.signUps += 1; })
       .catch((error) => log(`storm sign-up failed: ${error.message}`));
     pending.add(request);
@@ -414,6 +416,15 @@ async function signUpStorm(perSecond, until) {
     await sleep(1000 / perSecond);
   }
   await Promise.all(pending);
+}
+
+async function measureStorm() {
+  let stormDone = false;
+  const storm = signUpStorm(Number(opts.storm), () => stormDone);
+  const result = await measure("storm");
+  stormDone = true;
+  await storm;
+  return result;
 }
 
 async function main() {
@@ -440,12 +451,7 @@ async function main() {
     log(`${TARGET} R=${r}: ${result.throws_per_s.toFixed(0)} throws/s, `
         + `p99 ${result.p99_ms.toFixed(1)} ms`);
     if (Number(opts.storm) > 0 && TARGET === "arena") {
-      let stormDone = false;
-      const storm = signUpStorm(Number(opts.storm), () => stormDone);
-      const stormy = await measure("storm");
-      stormDone = true;
-      await storm;
-      console.log(JSON.stringify(stormy));
+      console.log(JSON.stringify(await measureStorm()));
     }
   }
   done = true;
