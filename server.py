@@ -280,7 +280,7 @@ def run_admin(config: Config, action: str, username: str) -> int:
     from store.embedded import find_running
 
     async def set_admin(uri: str, indexed_lookups: bool = True) -> bool:
-        store = Store(uri, config.database)
+        store = Store(uri, config.database, indexed_lookups=indexed_lookups)
         try:
             return await store.users.set_admin(username, action == "grant") is not None
         finally:

@@ -133,8 +133,6 @@ def report(results: dict[str, list[dict[str, Any]]], targets: list[str],
     saturation: dict[str, float] = {}
     steadies: dict[float, dict[str, float]] = {}
     storms: dict[float, dict[str, float]] = {}
-    calm_p99s: dict[float, list[float]] = {}
-    storm_p99s: dict[float, list[float]] = {}
     for (window, rate), by_target in sorted(windows.items(), key=lambda kv: (kv[0][0] != "steady",
                                                                             kv[0][1])):
         figures = FIGURES + (STORM_FIGURES if window == "storm" else [])
@@ -142,8 +140,6 @@ def report(results: dict[str, list[dict[str, Any]]], targets: list[str],
                    for t, rows in by_target.items()}
         if window == "storm" and first in medians:
             storms[rate] = medians[first]
-            calm_p99s[rate] = [r["p99_ms"] for r in windows[("steady", rate)][first]]
-            storm_p99s[rate] = [r["p99_ms"] for r in by_target[first]]
         print(f"\nR = {rate:g} throws per player per second ({window})")
         shown = [t for t in targets if t in medians]
         ratios = [t for t in others if t in medians] if first in medians else []
@@ -171,12 +167,14 @@ def report(results: dict[str, list[dict[str, Any]]], targets: list[str],
                         for t in others if saturation.get(t)))
     for rate, stormy in storms.items():
         calm = steadies[rate]
+        per_run = {window: ", ".join(f"{row['p99_ms']:.1f}"
+                                     for row in windows[(window, rate)][first])
+                   for window in ("steady", "storm")}
         print(f"Storm of {args.storm:g} sign-ups/s at R={rate:g} ({first}): p99 "
               f"{calm['p99_ms']:.1f} -> {stormy['p99_ms']:.1f} ms "
               f"({stormy['p99_ms'] / calm['p99_ms']:.2f}x), "
               f"{stormy['sign_ups_per_s']:.1f} sign-ups answered/s; p99 per run, calm: "
-              + ", ".join(f"{p:.1f}" for p in calm_p99s[rate]) + "; storm: "
-              + ", ".join(f"{p:.1f}" for p in storm_p99s[rate]))
+              f"{per_run['steady']}; storm: {per_run['storm']}")
     setups = {t: median([r["users_s"] + r["matches_s"] for r in rows if r["window"] == "setup"])
               for t, rows in results.items()}
     print("Set-up time (s): " + ", ".join(f"{t} {s:.1f}" for t, s in setups.items()))
