@@ -57,6 +57,10 @@ class Config:
         "help": "seconds a player has for a turn (connect4) or a round (rps)"})
     idle_timeout: float = field(default=600.0, metadata={
         "help": "seconds an unstarted match lives without its host attached"})
+    journal_interval: float = field(default=0.005, metadata={
+        "help": "least seconds between two writes of the match journal; what is appended "
+                "meanwhile goes in one write (longer: fewer writes and less CPU under load, "
+                "an append waits up to that much longer)"})
     checkpoint_interval: float = field(default=30.0, metadata={
         "help": "seconds between checkpoints of live matches into a fresh journal segment "
                 "(older segments are dropped then)"})
@@ -171,7 +175,7 @@ async def serve(config: Config, uri: str, *, indexed_lookups: bool = True) -> No
     from store import Store
 
     store = Store(uri, config.database, exclusive=not config.mongodb_uri,
-                  indexed_lookups=indexed_lookups)
+                  indexed_lookups=indexed_lookups, journal_interval=config.journal_interval)
     await store.ensure_indexes()
     hasher = PasswordHasher(rounds=config.bcrypt_rounds)
     registry = Registry(store, config)

@@ -9,7 +9,7 @@ from pymongo.errors import PyMongoError
 
 from store.counters import CounterRepository
 from store.indexes import Indexed
-from store.journal import Journal
+from store.journal import INTERVAL, Journal
 from store.library import GameRepository, LibraryRepository
 from store.lobbies import LobbyRepository
 from store.locks import KeyedLocks
@@ -28,11 +28,14 @@ class Store:
     """
 
     def __init__(self, uri: str, database: str, *, timeout_ms: int = 5000,
-                 exclusive: bool = False, indexed_lookups: bool = True) -> None:
+                 exclusive: bool = False, indexed_lookups: bool = True,
+                 journal_interval: float = INTERVAL) -> None:
         """``exclusive``: this process is the database's only writer (the
         embedded database), which lets some writes take cheaper paths.
         ``indexed_lookups``: the database finds documents through secondary
-        indexes (not so the embedded FerretDB: see ``store.indexes``)."""
+        indexes (not so the embedded FerretDB: see ``store.indexes``).
+        ``journal_interval``: the least time between two journal writes
+        (``store.journal``)."""
         self.client: AsyncMongoClient = AsyncMongoClient(
             uri,
             serverSelectionTimeoutMS=timeout_ms,
@@ -48,7 +51,7 @@ class Store:
         self.tokens = TokenRepository(self.db["tokens"])
         self.sessions = SessionRepository(self.db["sessions"])
         self.matches = MatchRepository(self.db["ongoing_matches"], self.db["completed_matches"])
-        self.journal = Journal(self.db)
+        self.journal = Journal(self.db, interval=journal_interval)
         self.counters = CounterRepository(self.db["counters"], self.locks)
         self.games = GameRepository(self.db["games"], self.counters, self.locks)
         self.lobbies = LobbyRepository(self.db["lobbies"], self.locks)

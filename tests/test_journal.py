@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import bson
 import pytest
 
 from handlers.context import AppContext
+from store.journal import PREFIX, Journal
 
 
 def state(match_id: int, seq: int, mark: str) -> dict[str, Any]:
@@ -50,3 +53,41 @@ async def test_equal_seqs_within_one_segment_resolve_to_the_later_append(
     finally:
         await journal.close()
     assert latest[3]["mark"] == "take 19"
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_appends_arriving_within_the_interval_share_one_write(
+        context: AppContext) -> None:
+    journal = Journal(context.store.db, interval=0.5)
+    await journal.open()
+    try:
+        await journal.append(state(4, 1, "first"))  # an idle journal writes at once
+
+        async def append_later(number: int) -> None:
+            await asyncio.sleep(0.01 * number)  # one by one, across ~100 ms
+            await journal.append(state(5 + number, 1, "later"))
+
+        await asyncio.gather(*(append_later(number) for number in range(10)))
+        writes = await context.store.db[PREFIX + str(journal.segment)].count_documents({})
+        latest = await journal.latest()
+    finally:
+        await journal.close()
+    assert writes == 2  # the first, then the ten together
+    assert {match_id for match_id in latest if match_id >= 4} == set(range(4, 15))
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_journal_written_before_compression_is_still_read(
+        context: AppContext) -> None:
+    journal = context.store.journal
+    await journal.open()
+    try:
+        record = bson.encode({"m": 30, "seq": 2, "doc": state(30, 2, "uncompressed")})
+        await context.store.db[PREFIX + str(journal.segment)].insert_one(
+            {"records": bson.Binary(record)})
+        await journal.append(state(31, 1, "compressed"))
+        latest = await journal.latest()
+    finally:
+        await journal.close()
+    assert latest[30]["mark"] == "uncompressed"
+    assert latest[31]["mark"] == "compressed"
