@@ -23,10 +23,11 @@ Writes are spaced: the next batch starts no sooner than ``interval`` after
 the previous one started.  Each write costs a fixed ~0.3 ms of PyMongo's
 Python and ~0.2 ms of FerretDB whatever it carries, and unspaced group
 commit writes as often as the round trip allows: 640 writes of 3 records a
-second at 2,000 appends a second on this machine, a fifth of the core.  At
-5 ms the writes per second are at most 200, the CPU per 1,000 throws of the
-benchmark drops ~10% (R = 2 and 2.5) to ~15% (R = 1), and an append waits at
-most 5 ms more.  An append to an idle journal is written at once.
+second at 2,000 appends a second on this machine.  At 5 ms there are at most
+200 a second; in the benchmark at 2,000 throws a second the CPU per 1,000
+throws went 0.35 -> 0.31 s and a throw's p50 4.2 -> 7.5 ms (p99 20.8 ->
+23.4), at 4,000 and 5,000 no change beyond the noise.  An append to an idle
+journal is written at once.
 
 Why inserts and not an update of the match document per event: one insert
 carries a whole batch of matches, and an insert is the cheapest write on
