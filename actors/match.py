@@ -87,6 +87,7 @@ class MatchActor:
         self.sockets: dict[str, Socket] = {}
         self.disconnected: set[str] = set()
         self.timers: dict[tuple[str, Any], asyncio.TimerHandle] = {}
+        self.turn_deadline = 0.0  # loop time; see ``restart_turn_clock``
         self.finished = False
         self.task: asyncio.Task[None] | None = None
 
@@ -257,8 +258,11 @@ class MatchActor:
                             "state": state})
                 for n, (kind, fields) in enumerate(events)
             ]
+        # ``seat_of``, inlined: this runs for every socket of every event
+        host, challenger = self.doc["host_id"], self.doc["challenger_id"]
         for user_id, socket in list(self.sockets.items()):
-            for text in views[self.seat_of(user_id)]:
+            seat = "host" if user_id == host else "challenger" if user_id == challenger else None
+            for text in views[seat]:
                 socket.send(text)
         self.metrics.frames_out += len(events) * len(self.sockets)
 
@@ -487,11 +491,27 @@ class MatchActor:
         self.timers.clear()
 
     def restart_turn_clock(self) -> None:
-        for kind, key in list(self.timers):
-            if kind == "turn":
-                self.clear_timer(kind, key)
-        turn = self.rules.turn_number(self.doc["state"])
-        self.set_timer("turn", turn, self.config.turn_timeout)
+        """Give the turn in play the whole ``turn_timeout`` from now.
+
+        Each round of rps restarts the clock, so a restart only moves the
+        deadline: the one timer behind it, when it fires before the deadline,
+        is set again for the rest (one timer per ``turn_timeout`` instead of a
+        cancel and a new timer per round).
+        """
+        loop = asyncio.get_running_loop()
+        self.turn_deadline = loop.time() + self.config.turn_timeout
+        if ("turn", None) not in self.timers:
+            self.set_turn_timer(self.turn_deadline)
+
+    def set_turn_timer(self, deadline: float) -> None:
+        self.timers[("turn", None)] = asyncio.get_running_loop().call_at(
+            deadline, self.turn_clock_rang)
+
+    def turn_clock_rang(self) -> None:
+        if asyncio.get_running_loop().time() < self.turn_deadline:  # restarted since set
+            self.set_turn_timer(self.turn_deadline)
+        else:
+            self.post(Tick("turn", None))
 
     async def on_tick(self, tick: Tick) -> None:
         if self.timers.pop((tick.kind, tick.key), None) is None:
@@ -502,7 +522,10 @@ class MatchActor:
         elif tick.kind == "grace":
             await self.grace_expired(tick.key)
         elif tick.kind == "turn":
-            if not self.doc["is_started"] or tick.key != self.rules.turn_number(self.doc["state"]):
+            if not self.doc["is_started"]:
+                return
+            if asyncio.get_running_loop().time() < self.turn_deadline:
+                self.set_turn_timer(self.turn_deadline)  # a move came in meanwhile
                 return
             owing = self.rules.owing(self.doc["state"])
             if len(owing) == 2:

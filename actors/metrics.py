@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 # Upper bounds (seconds) of the database write latency histogram.
 WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -16,14 +18,15 @@ class Metrics:
     slow_closes: int = 0
     write_count: int = 0
     write_seconds: float = 0.0
-    write_buckets: list[int] = field(default_factory=lambda: [0] * len(WRITE_BUCKETS))
+    write_buckets: list[int] = field(default_factory=lambda: [0] * (len(WRITE_BUCKETS) + 1))
 
     def observe_write(self, seconds: float) -> None:
+        """Count one write (every command's commit: keep it cheap)."""
         self.write_count += 1
         self.write_seconds += seconds
-        for index, bound in enumerate(WRITE_BUCKETS):
-            if seconds <= bound:
-                self.write_buckets[index] += 1
+        # the first bucket it fits; ``lines`` adds them up (Prometheus buckets are
+        # cumulative), the slowest ones counting only in +Inf
+        self.write_buckets[bisect_left(WRITE_BUCKETS, seconds)] += 1
 
     def lines(self, *, live_matches: int, sockets: int, mailbox_depth: int) -> list[str]:
         lines = [
@@ -37,7 +40,7 @@ class Metrics:
             f"arena_slow_reader_closes_total {self.slow_closes}",
             "# TYPE arena_db_write_seconds histogram",
         ]
-        for bound, count in zip(WRITE_BUCKETS, self.write_buckets, strict=True):
+        for bound, count in zip(WRITE_BUCKETS, accumulate(self.write_buckets), strict=False):
             lines.append(f'arena_db_write_seconds_bucket{{le="{bound}"}} {count}')
         lines += [f'arena_db_write_seconds_bucket{{le="+Inf"}} {self.write_count}',
                   f"arena_db_write_seconds_sum {self.write_seconds:.6f}",
