@@ -24,7 +24,7 @@ One generator (``bench/peer/generator.mjs``, Node with ``ws`` and
 for what it measures.  Each run sets the matches up once and then measures
 one window per rate, in the order given.  The first use installs the Node
 packages (Node 22 itself comes from the npm package ``node``) with
-``npm ci`` into ``bench/peer/node_modules``.
+``npm install`` (the lock file's versions) into ``bench/peer/node_modules``.
 """
 
 from __future__ import annotations
@@ -75,9 +75,15 @@ class ColyseusProcess(ServerProcess):
 
 
 def install_peer() -> None:
-    """Node 22, ``ws``, Colyseus and its SDK, from the lock file, once."""
+    """Node 22, ``ws``, Colyseus and its SDK, the versions of the lock file, once.
+
+    ``npm install`` rather than ``npm ci``: npm 11.19 (seen on this machine)
+    refuses the lock file in ``ci`` over optional platform packages of
+    ``msgpackr-extract`` that it does not list, while ``install`` takes the
+    same versions from it and leaves it unchanged (checked on a fresh copy).
+    """
     if not NODE.exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PEER, check=True)
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=PEER, check=True)
 
 
 def start(target: str, args: argparse.Namespace) -> ServerProcess:
