@@ -72,5 +72,7 @@ class Checkpoint:
 
 @dataclass
 class Tick:
-    kind: str  # "grace", "turn" or "idle"
+    """A clock ran out: ``kind`` "grace" (``key``: the user), "turn" or "idle" (no key)."""
+
+    kind: str
     key: Any
