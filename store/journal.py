@@ -57,7 +57,7 @@ log = logging.getLogger("arena.store.journal")
 PREFIX = "match_journal_"
 #: A batch's records stay well under MongoDB's 16 MiB document limit.
 BATCH_BYTES = 8 << 20
-#: The least time between the starts of two writes (``Journal`` says why).
+#: The least time between the starts of two writes (the module docstring says why).
 INTERVAL = 0.005
 
 
