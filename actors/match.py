@@ -494,24 +494,13 @@ class MatchActor:
         """Give the turn in play the whole ``turn_timeout`` from now.
 
         Each round of rps restarts the clock, so a restart only moves the
-        deadline: the one timer behind it, when it fires before the deadline,
-        is set again for the rest (one timer per ``turn_timeout`` instead of a
-        cancel and a new timer per round).
+        deadline; the timer already set stays, and when it fires before the
+        deadline ``on_tick`` sets it again for the rest (one timer per
+        ``turn_timeout`` instead of a cancel and a new timer per round).
         """
-        loop = asyncio.get_running_loop()
-        self.turn_deadline = loop.time() + self.config.turn_timeout
+        self.turn_deadline = asyncio.get_running_loop().time() + self.config.turn_timeout
         if ("turn", None) not in self.timers:
-            self.set_turn_timer(self.turn_deadline)
-
-    def set_turn_timer(self, deadline: float) -> None:
-        self.timers[("turn", None)] = asyncio.get_running_loop().call_at(
-            deadline, self.turn_clock_rang)
-
-    def turn_clock_rang(self) -> None:
-        if asyncio.get_running_loop().time() < self.turn_deadline:  # restarted since set
-            self.set_turn_timer(self.turn_deadline)
-        else:
-            self.post(Tick("turn", None))
+            self.set_timer("turn", None, self.config.turn_timeout)
 
     async def on_tick(self, tick: Tick) -> None:
         if self.timers.pop((tick.kind, tick.key), None) is None:
@@ -524,8 +513,9 @@ class MatchActor:
         elif tick.kind == "turn":
             if not self.doc["is_started"]:
                 return
-            if asyncio.get_running_loop().time() < self.turn_deadline:
-                self.set_turn_timer(self.turn_deadline)  # a move came in meanwhile
+            left = self.turn_deadline - asyncio.get_running_loop().time()
+            if left > 0:  # the clock was restarted since this timer was set
+                self.set_timer("turn", None, left)
                 return
             owing = self.rules.owing(self.doc["state"])
             if len(owing) == 2:
