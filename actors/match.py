@@ -258,11 +258,8 @@ class MatchActor:
                             "state": state})
                 for n, (kind, fields) in enumerate(events)
             ]
-        # ``seat_of``, inlined: this runs for every socket of every event
-        host, challenger = self.doc["host_id"], self.doc["challenger_id"]
         for user_id, socket in list(self.sockets.items()):
-            seat = "host" if user_id == host else "challenger" if user_id == challenger else None
-            for text in views[seat]:
+            for text in views[self.seat_of(user_id)]:
                 socket.send(text)
         self.metrics.frames_out += len(events) * len(self.sockets)
 
