@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import bson
@@ -16,12 +18,20 @@ def state(match_id: int, seq: int, mark: str) -> dict[str, Any]:
     return {"id": match_id, "seq": seq, "mark": mark}
 
 
+@contextlib.asynccontextmanager
+async def opened(journal: Journal) -> AsyncIterator[Journal]:
+    """``journal`` opened on a fresh segment, and closed (its writer stopped) after."""
+    await journal.open()
+    try:
+        yield journal
+    finally:
+        await journal.close()
+
+
 @pytest.mark.gen_test(timeout=30)
 async def test_the_highest_seq_wins_and_a_later_record_beats_an_equal_one(
         context: AppContext) -> None:
-    journal = context.store.journal
-    await journal.open()
-    try:
+    async with opened(context.store.journal) as journal:
         # Match 1: an append stored although its reply was lost (the actor kept
         # seq 4), then the state the actor did adopt under the same seq.
         await journal.append(state(1, 4, "refused"))
@@ -35,8 +45,6 @@ async def test_the_highest_seq_wins_and_a_later_record_beats_an_equal_one(
         await journal.rotate()
         await journal.append(state(1, 4, "checkpointed"))
         latest = await journal.latest()
-    finally:
-        await journal.close()
     assert latest[1]["mark"] == "checkpointed"
     assert latest[2]["mark"] == "newest"
 
@@ -44,23 +52,17 @@ async def test_the_highest_seq_wins_and_a_later_record_beats_an_equal_one(
 @pytest.mark.gen_test(timeout=30)
 async def test_equal_seqs_within_one_segment_resolve_to_the_later_append(
         context: AppContext) -> None:
-    journal = context.store.journal
-    await journal.open()
-    try:
+    async with opened(context.store.journal) as journal:
         for number in range(20):
             await journal.append(state(3, 1, f"take {number}"))
         latest = await journal.latest()
-    finally:
-        await journal.close()
     assert latest[3]["mark"] == "take 19"
 
 
 @pytest.mark.gen_test(timeout=30)
 async def test_appends_arriving_within_the_interval_share_one_write(
         context: AppContext) -> None:
-    journal = Journal(context.store.db, interval=0.5)
-    await journal.open()
-    try:
+    async with opened(Journal(context.store.db, interval=0.5)) as journal:
         await journal.append(state(4, 1, "first"))  # an idle journal writes at once
 
         async def append_later(number: int) -> None:
@@ -70,8 +72,6 @@ async def test_appends_arriving_within_the_interval_share_one_write(
         await asyncio.gather(*(append_later(number) for number in range(10)))
         writes = await context.store.db[PREFIX + str(journal.segment)].count_documents({})
         latest = await journal.latest()
-    finally:
-        await journal.close()
     assert writes == 2  # the first, then the ten together
     assert {match_id for match_id in latest if match_id >= 4} == set(range(4, 15))
 
@@ -79,15 +79,11 @@ async def test_appends_arriving_within_the_interval_share_one_write(
 @pytest.mark.gen_test(timeout=30)
 async def test_a_journal_written_before_compression_is_still_read(
         context: AppContext) -> None:
-    journal = context.store.journal
-    await journal.open()
-    try:
+    async with opened(context.store.journal) as journal:
         record = bson.encode({"m": 30, "seq": 2, "doc": state(30, 2, "uncompressed")})
         await context.store.db[PREFIX + str(journal.segment)].insert_one(
             {"records": bson.Binary(record)})
         await journal.append(state(31, 1, "compressed"))
         latest = await journal.latest()
-    finally:
-        await journal.close()
     assert latest[30]["mark"] == "uncompressed"
     assert latest[31]["mark"] == "compressed"
