@@ -61,6 +61,7 @@ FIGURES = [
     ("server_rss_kib_per_socket", "RSS KiB/socket"),
     ("server_rss_kib_per_match", "RSS KiB/match"),
     ("generator_cpu_share", "generator CPU share"),
+    ("burst_p99", "throws in busy 10 ms/mean"),
 ]
 #: Shown for the storm windows only.
 STORM_FIGURES = [("sign_ups_per_s", "sign-ups answered/s")]

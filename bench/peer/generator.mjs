@@ -15,7 +15,10 @@
 // receiving the event it caused (`moved`, or `round_over` for the round's
 // second throw): p50, p99, max; events lost or out of order (a gap in `seq`)
 // and sockets closed unexpectedly, counted since set-up; the server's CPU
-// seconds per 1,000 throws and RSS (the processes in --pids, read from /proc).
+// seconds per 1,000 throws and RSS (the processes in --pids, read from /proc);
+// how bunched the throws were sent: the 99th percentile of throws sent in a
+// 10 ms slot over the mean (`burst_p99`; independent random phases give about
+// 1.5 at 2,000 throws a second).
 // With --storm N (Arena only) a second window runs during N sign-ups a second
 // (sign_ups_per_s: how many of them were answered within it), once the
 // sign-ups still unanswered from an earlier storm have been answered.
@@ -54,7 +57,7 @@ const PIDS = opts.pids ? opts.pids.split(",").map(Number) : [];
 const TICKS = 100; // USER_HZ on Linux
 
 const stats = { measuring: false, acks: 0, latencies: [], gaps: 0, closes: 0, errors: 0,
-                replaced: 0, replaceFailures: 0, signUps: 0 };
+                replaced: 0, replaceFailures: 0, signUps: 0, slots: new Map() };
 let rate = 1;
 let done = false;
 
@@ -260,6 +263,10 @@ class Table {
     if (!this.live || this.ending || this.thrown[seat]) return;
     this.thrown[seat] = true;
     this.sent[seat] = performance.now();
+    if (stats.measuring) {
+      const slot = Math.floor(this.sent[seat] / 10); // throws sent per 10 ms
+      stats.slots.set(slot, (stats.slots.get(slot) ?? 0) + 1);
+    }
     const hand = THROWS[Math.floor(Math.random() * 3)];
     this.socks[seat === "host" ? 0 : 1].send({ type: "move", move: { throw: hand }, id: "m" });
   }
@@ -320,13 +327,27 @@ class Table {
   }
 }
 
+/**
+ * A player's throws, R a second at a random phase kept for the whole run.
+ *
+ * Each tick is due one period after the previous tick was *due*, not after it
+ * ran: Node starts a timer set in a callback from the loop's cached time, so
+ * players whose ticks ran in the same turn of the loop would otherwise share
+ * a phase from then on, and over a run their throws bunch into ever larger
+ * bursts (measured as `burst_p99`).
+ */
 function player(table, seat) {
+  let due = performance.now() + Math.random() * 1000 / rate;
   const tick = () => {
     if (done) return;
     table.throwFor(seat);
-    setTimeout(tick, 1000 / rate);
+    const period = 1000 / rate;
+    const now = performance.now();
+    due += period;
+    if (due < now) due += Math.ceil((now - due) / period) * period; // behind: skip, keep the phase
+    setTimeout(tick, Math.max(1, Math.round(due - now)));
   };
-  setTimeout(tick, Math.random() * 1000 / rate);
+  setTimeout(tick, Math.max(1, Math.round(due - performance.now())));
 }
 
 async function pool(items, limit, work) {
@@ -374,6 +395,7 @@ async function measure(label) {
   stats.acks = 0;
   stats.signUps = 0;
   stats.latencies = [];
+  stats.slots = new Map();
   const cpuBefore = serverCpu();
   const ownBefore = process.cpuUsage();
   const began = performance.now();
@@ -385,6 +407,10 @@ async function measure(label) {
   const own = process.cpuUsage(ownBefore);
   const rss = serverRss();
   const sorted = stats.latencies.sort((a, b) => a - b);
+  const slots = Math.ceil(elapsed * 100); // 10 ms slots, the empty ones counted as 0
+  const counts = [...stats.slots.values(), ...Array(Math.max(0, slots - stats.slots.size)).fill(0)]
+    .sort((a, b) => a - b);
+  const meanPerSlot = counts.reduce((a, b) => a + b, 0) / slots;
   return {
     target: TARGET, window: label, rate, matches: MATCHES, spectators: SPECTATORS,
     throws_per_s: stats.acks / elapsed,
@@ -398,6 +424,7 @@ async function measure(label) {
     server_rss_kib_per_match: rss / 1024 / MATCHES,
     generator_cpu_share: (own.user + own.system) / 1e6 / elapsed,
     sign_ups_per_s: stats.signUps / elapsed,
+    burst_p99: meanPerSlot ? percentile(counts, 0.99) / meanPerSlot : null,
   };
 }
 
