@@ -328,26 +328,34 @@ class Table {
 }
 
 /**
- * A player's throws, R a second at a random phase kept for the whole run.
+ * A player's throws, R a second, at a random phase of the period kept for the
+ * whole run: its ticks are due at (k + phase) periods since the clock's origin,
+ * whatever R is, so the players' throws stay spread evenly over the period.
  *
- * Each tick is due one period after the previous tick was *due*, not after it
- * ran: Node starts a timer set in a callback from the loop's cached time, so
- * players whose ticks ran in the same turn of the loop would otherwise share
- * a phase from then on, and over a run their throws bunch into ever larger
- * bursts (measured as `burst_p99`).
+ * Two ways this went wrong before (`burst_p99` shows both): setting each
+ * timer a period after the tick *ran* (Node starts a timer set in a callback
+ * from the loop's cached time, so players whose ticks ran in one turn shared
+ * a phase from then on), and carrying the old schedule into a new R (the
+ * phases, spread over the old period, crowded part of a shorter new one).
  */
 function player(table, seat) {
-  let due = performance.now() + Math.random() * 1000 / rate;
+  const phase = Math.random();
+  let due = 0;
+  const schedule = () => {
+    const period = 1000 / rate;
+    const now = performance.now();
+    // the first time at this phase at least half a period after the last tick
+    // was due (a timer may fire a little early), or after now when behind
+    const after = Math.max(due + period / 2, now);
+    due = (Math.ceil(after / period - phase) + phase) * period;
+    setTimeout(tick, Math.max(1, Math.round(due - now)));
+  };
   const tick = () => {
     if (done) return;
     table.throwFor(seat);
-    const period = 1000 / rate;
-    const now = performance.now();
-    due += period;
-    if (due < now) due += Math.ceil((now - due) / period) * period; // behind: skip, keep the phase
-    setTimeout(tick, Math.max(1, Math.round(due - now)));
+    schedule();
   };
-  setTimeout(tick, Math.max(1, Math.round(due - performance.now())));
+  schedule();
 }
 
 async function pool(items, limit, work) {
@@ -466,11 +474,13 @@ async function main() {
   console.log(JSON.stringify(setup));
   log(`${TARGET}: ${MATCHES} matches, ${SOCKETS} sockets set up in `
       + `${((performance.now() - began) / 1000).toFixed(1)} s`);
+  const rates = opts.rates.split(",").map(Number);
+  rate = rates[0];
   for (const table of tables) {
     player(table, "host");
     player(table, "challenger");
   }
-  for (const r of opts.rates.split(",").map(Number)) {
+  for (const r of rates) {
     rate = r;
     await sleep(Number(opts.warmup) * 1000);
     const result = await measure("steady");
