@@ -81,6 +81,14 @@ class Config:
         "help": "kernel send buffer per WebSocket in bytes (0: the OS default); smaller "
                 "buffers find slow readers sooner and hold less memory per socket"})
     body_limit: int = field(default=65536, metadata={"help": "largest request body in bytes"})
+    header_timeout: float = field(default=10.0, metadata={
+        "help": "seconds a connection has to send a request's headers (from connecting, "
+                "or from the previous answer on a kept-alive connection) before it is closed"})
+    body_timeout: float = field(default=60.0, metadata={
+        "help": "seconds a request has to send its body before the connection is closed"})
+    connections_per_address: int = field(default=256, metadata={
+        "help": "most connections one client address may hold while they speak HTTP "
+                "(WebSockets, once open, do not count; 0: no bound)"})
     allowed_origins: str = field(default="", metadata={
         "help": "comma-separated extra origins allowed for cookie-authenticated sockets"})
     bcrypt_rounds: int = field(default=12, metadata={"help": "bcrypt cost (lower only in tests)"})
@@ -165,11 +173,10 @@ def load_secret(config: Config) -> bytes:
 
 
 async def serve(config: Config, uri: str, *, indexed_lookups: bool = True) -> None:
-    from tornado.httpserver import HTTPServer
     from tornado.netutil import bind_sockets
 
     from actors.registry import Registry
-    from handlers.app import make_app
+    from handlers.app import make_app, make_server
     from handlers.context import AppContext
     from handlers.credentials import PasswordHasher
     from store import Store
@@ -183,8 +190,7 @@ async def serve(config: Config, uri: str, *, indexed_lookups: bool = True) -> No
     context = AppContext(config=config, store=store, hasher=hasher, secret=load_secret(config),
                          registry=registry)
     context.collectors.append(registry.collect)
-    app = make_app(context)
-    server = HTTPServer(app, max_body_size=config.body_limit + 1024 * 1024)
+    server = make_server(make_app(context), config)
     sockets = bind_sockets(config.port, config.address)
     server.add_sockets(sockets)
     # Thousands of long-lived socket objects make CPython's full collections walk

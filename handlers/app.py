@@ -1,15 +1,17 @@
-"""The route table and the Tornado application."""
+"""The route table, the Tornado application and the HTTP server that serves it."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tornado.httputil import HTTPConnection, HTTPMessageDelegate
 from tornado.web import Application, URLSpec
 
 from handlers.accounts import LoginHandler, LogoutHandler, SignUpHandler, TokenHandler
-from handlers.base import NotFoundHandler
+from handlers.base import NotFoundHandler, dumps, envelope_error, is_envelope_path
 from handlers.context import AppContext
+from handlers.errors import bad_request
 from handlers.library import (
     ActionsHandler,
     FlagHandler,
@@ -17,6 +19,7 @@ from handlers.library import (
     RatingsHandler,
     StatsHandler,
 )
+from handlers.limits import ArenaHTTPServer, BodyLimit, drain_limit
 from handlers.lobbies import LobbiesHandler, LobbyListHandler, LobbyMembersHandler
 from handlers.matches import (
     CompletedMatchesHandler,
@@ -29,6 +32,9 @@ from handlers.matches import (
 from handlers.ops import HealthHandler, MetricsHandler, OpenAPIHandler
 from handlers.socket import MatchSocket
 from handlers.users import MeHandler, UserDetailHandler, UsersHandler
+
+if TYPE_CHECKING:
+    from server import Config
 
 # (path template, handler).  ``{name}`` is a path segment passed to the method.
 ROUTES: list[tuple[str, type]] = [
@@ -66,17 +72,50 @@ def _pattern(template: str) -> str:
     return f"{body}/?$"
 
 
-def make_app(context: AppContext) -> Application:
+class ArenaApplication(Application):
+    """The routes, with every request's body held to the configured limit."""
+
+    def __init__(self, specs: list[URLSpec], context: AppContext, **settings: Any) -> None:
+        super().__init__(specs, **settings)
+        self.context = context
+
+    def start_request(self, server_conn: object,
+                      request_conn: HTTPConnection) -> HTTPMessageDelegate:
+        return BodyLimit(super().start_request(server_conn, request_conn), request_conn,
+                         self.context.config.body_limit, self._refusal, self._count)
+
+    def _refusal(self, path: str) -> bytes:
+        error = bad_request(
+            f"Request body exceeds the limit of {self.context.config.body_limit} bytes.")
+        return dumps(envelope_error(error) if is_envelope_path(path) else error.body)
+
+    def _count(self, method: str, status: int) -> None:
+        self.context.http_requests[(method, status)] += 1
+
+
+def make_app(context: AppContext) -> ArenaApplication:
     specs = []
     for template, handler in ROUTES:
         kwargs: dict[str, Any] = {"context": context}
         if handler is OpenAPIHandler:
             kwargs["routes"] = ROUTES
         specs.append(URLSpec(_pattern(template), handler, kwargs))
-    return Application(
+    return ArenaApplication(
         specs,
+        context,
         cookie_secret=context.secret,
         websocket_max_message_size=context.config.frame_limit,
         default_handler_class=NotFoundHandler,
         default_handler_args={"context": context},
+    )
+
+
+def make_server(app: ArenaApplication, config: Config) -> ArenaHTTPServer:
+    """The HTTP server for ``app`` with the configured connection limits."""
+    return ArenaHTTPServer(
+        app,
+        max_body_size=drain_limit(config.body_limit),
+        idle_connection_timeout=config.header_timeout,
+        body_timeout=config.body_timeout,
+        per_address=config.connections_per_address,
     )

@@ -15,14 +15,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from tornado.httputil import HTTPServerRequest
+import orjson
 from tornado.web import HTTPError, RequestHandler
 
 from handlers import errors
 from handlers.context import AppContext
 from handlers.credentials import digest
 from handlers.errors import APIError
-from handlers.request import Body, Query
+from handlers.request import MAX_DEPTH, Body, Query, check_depth
 
 log = logging.getLogger("arena.http")
 
@@ -65,11 +65,10 @@ class BaseHandler(RequestHandler):
     # -- authentication -------------------------------------------------
 
     async def prepare(self) -> None:
-        if len(self.request.body) > self.ctx.config.body_limit:
-            raise errors.bad_request(
-                f"Request body exceeds the limit of {self.ctx.config.body_limit} bytes."
-            )
+        # (a body over the limit never gets here: ``handlers.limits.BodyLimit``)
         await self.authenticate()
+        if self.request.body:
+            self.body  # noqa: B018 - parsed now: a malformed body is a 400 on every endpoint
         if (
             self.request.method in WRITE_METHODS
             and self.session is not None
@@ -78,11 +77,25 @@ class BaseHandler(RequestHandler):
             self.check_csrf()
 
     async def authenticate(self) -> None:
-        """Set ``self.user`` (and ``self.session`` for cookie logins)."""
+        """Set ``self.user`` (and ``self.session`` for cookie logins).
+
+        A token that is not (or no longer) valid is refused with 401 only where
+        the operation needs a user.  Public reads and the credentials
+        endpoints treat it as no token at all, so a client holding a revoked
+        token can still read, sign up and ask for a new token without first
+        knowing to drop its header.
+        """
         identity = await identify(self, self.ctx)
-        if identity.bad_token:
+        if identity.bad_token and self.requires_auth:
             raise errors.invalid_token()
         self.user, self.session = identity.user, identity.session
+
+    @property
+    def requires_auth(self) -> bool:
+        """Whether this request's operation needs a user: what its OpenAPI
+        operation declares, so the document and the behaviour cannot disagree."""
+        operation = self.openapi.get((self.request.method or "").lower(), {})
+        return "security" in operation
 
     def check_csrf(self) -> None:
         assert self.session is not None
@@ -120,11 +133,14 @@ class BaseHandler(RequestHandler):
             return {name: values[-1].decode("utf-8", "replace")
                     for name, values in self.request.body_arguments.items()}
         try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+            data = orjson.loads(raw)  # strict JSON: no NaN, no lone surrogates
+        except orjson.JSONDecodeError as exc:
             raise errors.bad_request(f"JSON parse error: {exc}") from None
         if not isinstance(data, dict):
             raise errors.bad_request("The request body must be a JSON object.")
+        if not check_depth(data):
+            raise errors.bad_request(
+                f"The request body nests deeper than {MAX_DEPTH} levels.")
         return data
 
     @property
@@ -233,15 +249,17 @@ class EnvelopeHandler(BaseHandler):
         return envelope_error(error)
 
 
-def is_envelope_path(request: HTTPServerRequest) -> bool:
-    return request.path == "/games" or request.path.startswith("/games/")
+def is_envelope_path(path: str) -> bool:
+    """Whether ``path`` is under ``/games``, whose answers are envelopes."""
+    return path == "/games" or path.startswith("/games/")
 
 
 class NotFoundHandler(BaseHandler):
     """Unknown paths: 404 in the shape of the family the path falls under."""
 
     async def prepare(self) -> None:
-        raise errors.not_found("No such path." if is_envelope_path(self.request) else "Not found.")
+        envelope = is_envelope_path(self.request.path)
+        raise errors.not_found("No such path." if envelope else "Not found.")
 
     def render_error(self, error: APIError) -> Any:
-        return envelope_error(error) if is_envelope_path(self.request) else error.body
+        return envelope_error(error) if is_envelope_path(self.request.path) else error.body

@@ -22,6 +22,14 @@ from store.timestamps import format_timestamp
 REQUIRED = "This field is required."
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+#: The widest integer any field takes, body or query: JavaScript's
+#: ``Number.MAX_SAFE_INTEGER``, so every JSON client holds each value exactly,
+#: and well inside BSON's 64-bit integers.  Fields narrow it further.
+SAFE_INTEGER = 2**53 - 1
+#: How deep a request body may nest arrays and objects.  No field takes more
+#: than a list of strings; the bound keeps a pathological body from costing
+#: more than its bytes.
+MAX_DEPTH = 32
 
 
 class Body:
@@ -85,15 +93,25 @@ class Body:
 
 
 def _check_range(name: str, value: int, minimum: int | None, maximum: int | None) -> None:
-    if minimum is not None and maximum is not None and not minimum <= value <= maximum:
+    """Refuse ``value`` outside ``[minimum, maximum]``, and always outside the
+    safe range (no integer the database or a JavaScript client cannot hold)."""
+    minimum = -SAFE_INTEGER if minimum is None else max(minimum, -SAFE_INTEGER)
+    maximum = SAFE_INTEGER if maximum is None else min(maximum, SAFE_INTEGER)
+    if not minimum <= value <= maximum:
         raise FieldError(name, f"Ensure this value is between {minimum} and {maximum}.")
-    if minimum is not None and value < minimum:
-        raise FieldError(name, f"Ensure this value is greater than or equal to {minimum}.")
-    if maximum is not None and value > maximum:
-        raise FieldError(name, f"Ensure this value is less than or equal to {maximum}.")
 
 
-_INTEGER = re.compile(r"-?\d{1,18}")
+def check_depth(data: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``data`` nests arrays and objects at most ``limit`` deep (no recursion)."""
+    level: list[Any] = [data] if isinstance(data, dict | list) else []
+    for _ in range(limit):  # after k rounds, ``level`` holds the containers k + 1 deep
+        level = [child for value in level
+                 for child in (value.values() if isinstance(value, dict) else value)
+                 if isinstance(child, dict | list)]
+    return not level
+
+
+_INTEGER = re.compile(r"-?\d{1,30}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 

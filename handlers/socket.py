@@ -37,6 +37,7 @@ class MatchSocket(WebSocketHandler):
         self.bad_credentials = False
         self.actor: MatchActor | None = None
         self.closed = False
+        self.counted = False  # in ``registry.sockets``: from ``open`` to ``on_close``
         self.tokens = float(context.config.rate_burst)
         self.refilled = time.monotonic()
         self.violations = 0
@@ -78,6 +79,12 @@ class MatchSocket(WebSocketHandler):
     # -- life ----------------------------------------------------------------------
 
     def open(self, match_id: str) -> None:  # type: ignore[override]
+        if self.closed:
+            # The client went away during the handshake (``prepare`` awaits the
+            # database): Tornado has already called ``on_close``, and a socket
+            # attached now would hold the seat with nobody behind it.
+            return
+        self.counted = True
         self.registry.sockets += 1
         if self.ctx.config.socket_send_buffer:
             stream = self.ws_connection.stream  # type: ignore[union-attr]
@@ -106,7 +113,9 @@ class MatchSocket(WebSocketHandler):
 
     def on_close(self) -> None:
         self.closed = True
-        self.registry.sockets -= 1
+        if self.counted:
+            self.counted = False
+            self.registry.sockets -= 1
         if self.auth_timer is not None:
             IOLoop.current().remove_timeout(self.auth_timer)  # type: ignore[arg-type]
         if self.actor is not None and self.user_id is not None:

@@ -16,7 +16,7 @@ import pymongo
 import pytest
 
 from actors.registry import Registry
-from handlers.app import make_app
+from handlers.app import make_app, make_server
 from handlers.context import AppContext
 from handlers.credentials import PasswordHasher
 from server import Config
@@ -71,6 +71,17 @@ def context(io_loop, database_uri: str, database_name: str, config: Config) -> I
 @pytest.fixture
 def app(context: AppContext):
     return make_app(context)
+
+
+@pytest.fixture
+def http_server(request: pytest.FixtureRequest, io_loop, _unused_port, app, config: Config):
+    """The server as ``server.py`` makes it (limits and timeouts included),
+    in place of pytest-tornado's plain ``HTTPServer``."""
+    server = make_server(app, config)
+    server.add_socket(_unused_port[0])
+    yield server
+    server.stop()
+    io_loop.run_sync(server.close_all_connections)
 
 
 @pytest.fixture
