@@ -67,7 +67,9 @@ class BaseHandler(RequestHandler):
     async def prepare(self) -> None:
         # (a body over the limit never gets here: ``handlers.limits.BodyLimit``)
         await self.authenticate()
-        if self.request.body:
+        if self.requires_auth and self.user is None:
+            raise errors.not_authenticated()
+        if self.request.method in WRITE_METHODS and self.request.body:
             self.body  # noqa: B018 - parsed now: a malformed body is a 400 on every endpoint
         if (
             self.request.method in WRITE_METHODS
