@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -25,15 +26,24 @@ class CredentialsHandler(BaseHandler):
     csrf_exempt = frozenset({"POST"})
 
     async def check_credentials(self) -> dict[str, Any]:
-        """The user these credentials belong to; the same 400 for any mismatch."""
+        """The user these credentials belong to; the same 400 for any mismatch.
+
+        Refused with 429 before bcrypt runs when failed logins for this
+        account or from this address are over their rate (``handlers.throttle``).
+        """
         username = self.body.string("username", max_length=validation.USERNAME_MAX)
         password = self.body.string("password", max_length=validation.PASSWORD_MAX)
+        throttle, address = self.ctx.throttle, self.request.remote_ip or ""
+        retry_after = throttle.acquire(username, address, time.monotonic())
+        if retry_after:
+            raise errors.throttled(retry_after)
         user = await self.ctx.store.users.by_username(username)
         hashed = user["password_hash"] if user is not None else None
         if not await self.ctx.hasher.check(password, hashed):
             raise errors.APIError(400, "invalid_credentials", BAD_CREDENTIALS,
                                   {"non_field_errors": [BAD_CREDENTIALS]})
         assert user is not None
+        throttle.succeeded(username, address, time.monotonic())
         return user
 
 

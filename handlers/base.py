@@ -169,6 +169,8 @@ class BaseHandler(RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         error = exc if isinstance(exc, APIError) else self._error_for_status(status_code, exc)
         self.set_status(error.status_code)
+        for name, value in error.headers.items():
+            self.set_header(name, value)
         self.finish(dumps(self.render_error(error)))
 
     def _error_for_status(self, status: int, exc: BaseException | None) -> APIError:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from handlers.credentials import PasswordHasher
+from handlers.throttle import LoginThrottle
 from store import Store
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ class AppContext:
     collectors: list[Callable[[], Iterable[str]]] = field(default_factory=list)
     #: REST requests begun and not yet finished (counted by ``BaseHandler``).
     in_flight: int = 0
+    #: Failed logins by account and address (``POST /api/token/``, ``/api/login/``).
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
     async def drain(self, timeout: float) -> bool:
         """Wait until no REST request is in flight (or ``timeout`` passes).

@@ -19,6 +19,8 @@ class APIError(HTTPError):
         self.code = code
         self.message = message
         self.body = body if body is not None else {"detail": message}
+        #: Response headers that belong to this answer (``Retry-After``).
+        self.headers: dict[str, str] = {}
 
 
 class FieldError(APIError):
@@ -54,6 +56,13 @@ def forbidden(message: str = "You do not have permission to perform this action.
 
 def not_found(message: str = "Not found.", code: str = "not_found") -> APIError:
     return APIError(404, code, message)
+
+
+def throttled(retry_after: int) -> APIError:
+    error = APIError(429, "throttled",
+                     f"Too many failed logins. Try again in {retry_after} seconds.")
+    error.headers["Retry-After"] = str(retry_after)
+    return error
 
 
 def conflict(code: str, message: str) -> APIError:

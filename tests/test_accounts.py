@@ -8,6 +8,7 @@ import re
 import pytest
 
 from handlers.context import AppContext
+from handlers.throttle import LoginThrottle, Rule
 from store.timestamps import now
 from tests.client import PASSWORD, Api, unique_name
 
@@ -110,7 +111,11 @@ async def test_token_is_40_hex_and_the_same_until_deleted(api: Api) -> None:
 
 
 @pytest.mark.gen_test
-async def test_twenty_concurrent_token_requests_return_one_token(api: Api) -> None:
+async def test_twenty_concurrent_token_requests_return_one_token(
+    api: Api, context: AppContext
+) -> None:
+    # twenty at once from one address is over the login throttle's burst
+    context.throttle = LoginThrottle(pair=Rule(burst=20, refill=1.0))
     user = await api.sign_up()
     tokens = await asyncio.gather(*(api.token_for(user["username"]) for _ in range(20)))
     assert len(set(tokens)) == 1
@@ -290,3 +295,33 @@ async def test_a_fresh_name_claim_is_a_sign_up_in_progress_and_keeps_the_name(
     response = await api.post(SIGN_UP, {"username": "hatchling", "password": PASSWORD})
     assert response.status == 400
     assert response.json == {"username": ["A user with that username already exists."]}
+
+
+@pytest.mark.gen_test(timeout=30)
+@pytest.mark.parametrize("path", ["/api/token/", "/api/login/"])
+async def test_a_run_of_wrong_passwords_is_throttled_with_retry_after(
+    api: Api, context: AppContext, path: str
+) -> None:
+    user = await api.sign_up()
+    wrong = {"username": user["username"], "password": "not-the-password"}
+    statuses = [(await api.post(path, wrong)).status for _ in range(200)]
+    assert statuses[:5] == [400] * 5
+    assert set(statuses[5:]) == {429}
+    refused = await api.post(path, wrong)
+    assert refused.status == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "Try again" in refused.json["detail"]
+    # the right password from the throttled address waits too (it is not checked)...
+    right = {"username": user["username"], "password": PASSWORD}
+    assert (await api.post(path, right)).status == 429
+    # ...and gets in once the pair's bucket has a token again
+    context.throttle.buckets.clear()  # (time passing, without waiting twelve seconds)
+    assert (await api.post(path, right)).status in (200, 302)
+
+
+@pytest.mark.gen_test
+async def test_concurrent_wrong_passwords_cannot_slip_past_the_throttle(api: Api) -> None:
+    user = await api.sign_up()
+    wrong = {"username": user["username"], "password": "not-the-password"}
+    statuses = await asyncio.gather(*(api.post("/api/token/", wrong) for _ in range(40)))
+    assert sum(r.status == 400 for r in statuses) <= 5 + 1
+    assert {r.status for r in statuses} <= {400, 429}
