@@ -10,12 +10,22 @@ from actors.views import user_view
 from handlers import errors, validation
 from handlers.base import CSRF_COOKIE, SESSION_COOKIE, BaseHandler
 from handlers.credentials import derive_token, digest, new_key
-from handlers.openapi import STRING, operation
+from handlers.openapi import STRING, operation, optional
 from store.users import UsernameTaken
 
 SESSION_LIFETIME = timedelta(days=14)
 TAG = "accounts"
-CREDENTIALS = {"username": STRING, "password": STRING}
+CREDENTIALS = {
+    "username": {"type": "string", "minLength": 1, "maxLength": validation.USERNAME_MAX},
+    "password": {"type": "string", "minLength": 1, "maxLength": validation.PASSWORD_MAX},
+}
+NEW_CREDENTIALS = {
+    "username": {"type": "string",
+                 "pattern": rf"^[\w.@+-]{{1,{validation.USERNAME_MAX}}}$(?![\s\S])"},
+    "password": {"type": "string", "minLength": validation.PASSWORD_MIN,
+                 "maxLength": validation.PASSWORD_MAX},
+}
+NAME = optional({"type": "string", "maxLength": 150})
 BAD_CREDENTIALS = "Unable to log in with provided credentials."
 
 
@@ -51,8 +61,11 @@ class SignUpHandler(BaseHandler):
     csrf_exempt = frozenset({"POST"})  # creates an account; acts on no one's behalf
     openapi = {"post": operation(
         "Create a user", tag=TAG,
-        body={**CREDENTIALS, "email": STRING, "first_name": STRING, "last_name": STRING},
-        required=("username", "password"), responses=(201, 400),
+        body={**NEW_CREDENTIALS,
+              "email": optional({"type": "string", "maxLength": 254,
+                                 "pattern": r"^\s*(?:[^@\s]+@[^@\s]+\.[^@\s]+)?\s*$(?![\s\S])"}),
+              "first_name": NAME, "last_name": NAME},
+        required=("username", "password"), responses=(201,),
     )}
 
     async def post(self) -> None:
@@ -92,9 +105,9 @@ class TokenHandler(CredentialsHandler):
     openapi = {
         "post": operation("Get the API token (the same one until it is deleted)", tag=TAG,
                           body=CREDENTIALS, required=("username", "password"),
-                          responses=(200, 400)),
+                          throttled=True),
         "delete": operation("Delete the API token of the header", tag=TAG, auth=True,
-                            responses=(204, 401)),
+                            responses=(204,)),
     }
 
     async def post(self) -> None:
@@ -118,7 +131,8 @@ class TokenHandler(CredentialsHandler):
 class LoginHandler(CredentialsHandler):
     openapi = {"post": operation(
         "Log in with a session cookie", tag=TAG, body=CREDENTIALS,
-        required=("username", "password"), query={"next": STRING}, responses=(302, 400),
+        required=("username", "password"), query={"next": STRING}, responses=(302,),
+        throttled=True,
     )}
 
     async def post(self) -> None:
@@ -137,7 +151,7 @@ class LoginHandler(CredentialsHandler):
 class LogoutHandler(BaseHandler):
     accepts_form = True  # a browser form may post here with an ``_xsrf`` field
     openapi = {"post": operation("Log out: revoke the session", tag=TAG, auth=True,
-                                 responses=(200, 401, 403))}
+                                 responses=(200, 403))}
 
     async def post(self) -> None:
         if self.session is None:

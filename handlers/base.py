@@ -175,14 +175,22 @@ class BaseHandler(RequestHandler):
 
     def _error_for_status(self, status: int, exc: BaseException | None) -> APIError:
         if status == 405:
-            return APIError(405, "method_not_allowed",
-                            f'Method "{self.request.method}" not allowed.')
+            error = APIError(405, "method_not_allowed",
+                             f'Method "{self.request.method}" not allowed.')
+            error.headers["Allow"] = ", ".join(self.allowed_methods())
+            return error
         if status == 404:
             return errors.not_found()
         if 400 <= status < 500:
             reason = exc.log_message if isinstance(exc, HTTPError) and exc.log_message else None
             return APIError(status, "invalid_request", reason or self._reason)
         return APIError(500, "internal_error", "Internal server error")
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        """The HTTP methods this handler answers (for ``Allow`` on a 405)."""
+        return [method for method in cls.SUPPORTED_METHODS
+                if getattr(cls, method.lower()) is not getattr(RequestHandler, method.lower())]
 
     def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
         if isinstance(value, APIError):

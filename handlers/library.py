@@ -6,18 +6,22 @@ from typing import Any
 
 from handlers import errors
 from handlers.base import BaseHandler
-from handlers.openapi import BOOLEAN, PAGING, STRING, operation
+from handlers.openapi import BOOLEAN, PAGING, STRING, operation, optional, trimmed
+from handlers.request import SAFE_INTEGER
 from store.library import FLAGS, Game
 
 TAG = "library"
 # The action in the path, and the flag it sets.
 ACTIONS = {"log": "played", "like": "liked", "backlog": "backlog", "wishlist": "wishlist"}
 NAME_MAX = 255
-IGDB = {"type": "integer", "minimum": 1}
+IGDB = {"type": "integer", "minimum": 1, "maximum": SAFE_INTEGER}
 
 
 class LibraryHandler(BaseHandler):
     """Every library endpoint needs a user; the game comes by IGDB id."""
+
+    path_schemas = {"flag": {"type": "string", "enum": list(FLAGS)},
+                    "action": {"type": "string", "enum": list(ACTIONS)}}
 
     async def prepare(self) -> None:
         await super().prepare()
@@ -40,7 +44,7 @@ class LibraryHandler(BaseHandler):
 class ActionsHandler(LibraryHandler):
     openapi = {"get": operation(
         "The caller's four flags for a game", tag=TAG, auth=True,
-        query={"igdb": IGDB, "name": STRING}, responses=(200, 400, 401),
+        query={"igdb": IGDB, "name": STRING}, required_query=("igdb",),
     )}
 
     async def get(self) -> None:
@@ -50,8 +54,9 @@ class ActionsHandler(LibraryHandler):
 class FlagHandler(LibraryHandler):
     openapi = {"post": operation(
         "Toggle a flag (log: played, like: liked, backlog, wishlist), or set it with value",
-        tag=TAG, auth=True, body={"igdb": IGDB, "name": STRING, "value": BOOLEAN},
-        required=("igdb", "name"), responses=(200, 400, 401, 404),
+        tag=TAG, auth=True,
+        body={"igdb": IGDB, "name": trimmed(NAME_MAX), "value": optional(BOOLEAN)},
+        required=("igdb", "name"), responses=(200, 404),
     )}
 
     async def post(self, action: str) -> None:
@@ -73,10 +78,11 @@ class RatingsHandler(LibraryHandler):
     openapi = {
         "post": operation("Rate a game from 1 to 10 (again: replace)", tag=TAG, auth=True,
                           body={"game": IGDB, "rating": {"type": "integer", "minimum": 1,
-                                                          "maximum": 10}, "name": STRING},
-                          required=("game", "rating"), responses=(200, 400, 401)),
+                                                          "maximum": 10},
+                                "name": optional(trimmed(NAME_MAX, blank=True))},
+                          required=("game", "rating")),
         "get": operation("The caller's rating of a game", tag=TAG, auth=True,
-                         query={"game": IGDB}, responses=(200, 400, 401)),
+                         query={"game": IGDB}, required_query=("game",)),
     }
 
     async def post(self) -> None:
@@ -101,7 +107,7 @@ class RatingsHandler(LibraryHandler):
 class ListHandler(LibraryHandler):
     openapi = {"get": operation(
         "The caller's games with a flag (played, liked, backlog, wishlist)", tag=TAG,
-        auth=True, query=PAGING, responses=(200, 400, 401, 404),
+        auth=True, query=PAGING, responses=(200, 404),
     )}
 
     async def get(self, flag: str) -> None:
@@ -117,7 +123,7 @@ class ListHandler(LibraryHandler):
 class StatsHandler(LibraryHandler):
     openapi = {"get": operation(
         "How many users flagged and rated a game, and its average rating", tag=TAG, auth=True,
-        query={"igdb": IGDB}, responses=(200, 400, 401),
+        query={"igdb": IGDB}, required_query=("igdb",),
     )}
 
     async def get(self) -> None:

@@ -8,19 +8,20 @@ right (``forbidden``), the target user, and last the lobby's rules.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
 from handlers import errors
 from handlers.base import EnvelopeHandler
 from handlers.errors import APIError
-from handlers.openapi import STRING, operation
+from handlers.openapi import UUID, operation, trimmed
 from store.lobbies import MAX_PLAYERS, AlreadyHosting, Lobby
 
 TAG = "lobbies"
 NAME_MAX = 100
 MAX_INVITEES = MAX_PLAYERS - 1
-UUID = {"type": "string", "format": "uuid"}
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def lobby_view(lobby: Lobby) -> dict[str, Any]:
@@ -36,10 +37,9 @@ def invalid(message: str) -> APIError:
 
 
 def canonical_uuid(value: str, name: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise invalid(f"{name} is not a valid UUID.") from None
+    if not _UUID.fullmatch(value):
+        raise invalid(f"{name} is not a valid UUID.")
+    return value.lower()
 
 
 def lobby_not_found() -> APIError:
@@ -99,15 +99,17 @@ class LobbyHandler(EnvelopeHandler):
 class LobbiesHandler(LobbyHandler):
     openapi = {
         "get": operation("A lobby (members and administrators)", tag=TAG, auth=True,
-                         query={"id": UUID}, responses=(200, 400, 401, 403, 404),
-                         envelope=True),
+                         query={"id": UUID}, required_query=("id",),
+                         responses=(200, 403, 404), envelope=True),
         "post": operation("Create a lobby and invite up to four users", tag=TAG, auth=True,
-                          body={"name": STRING, "users": {"type": "array", "items": UUID}},
-                          required=("name", "users"), responses=(201, 400, 401, 404, 409),
+                          body={"name": trimmed(NAME_MAX),
+                                "users": {"type": "array", "items": UUID,
+                                          "maxItems": MAX_INVITEES, "uniqueItems": True}},
+                          required=("name", "users"), responses=(201, 404, 409),
                           envelope=True),
         "delete": operation("Delete a lobby (host or administrator)", tag=TAG, auth=True,
-                            query={"id": UUID}, responses=(200, 400, 401, 403, 404),
-                            envelope=True),
+                            query={"id": UUID}, required_query=("id",),
+                            responses=(200, 403, 404), envelope=True),
     }
 
     async def get(self) -> None:
@@ -148,7 +150,7 @@ class LobbiesHandler(LobbyHandler):
 class LobbyListHandler(LobbyHandler):
     openapi = {"get": operation(
         "Active lobbies: all (administrators) or those a user hosts or is invited to",
-        tag=TAG, auth=True, query={"userId": UUID}, responses=(200, 400, 401, 403),
+        tag=TAG, auth=True, query={"userId": UUID}, responses=(200, 403),
         envelope=True,
     )}
 
@@ -164,10 +166,11 @@ class LobbyMembersHandler(LobbyHandler):
     openapi = {
         "post": operation("Invite a user (host or administrator)", tag=TAG, auth=True,
                           body={"gameId": UUID, "userId": UUID}, required=("gameId", "userId"),
-                          responses=(200, 400, 401, 403, 404, 409), envelope=True),
+                          responses=(200, 403, 404, 409), envelope=True),
         "delete": operation("Remove an invitee (host or administrator)", tag=TAG, auth=True,
                             query={"gameId": UUID, "userId": UUID},
-                            responses=(200, 400, 401, 403, 404), envelope=True),
+                            required_query=("gameId", "userId"),
+                            responses=(200, 403, 404), envelope=True),
     }
 
     async def target(self, action: str) -> tuple[Lobby, str]:

@@ -17,7 +17,8 @@ from actors.registry import AlreadyInMatch, Registry
 from actors.views import completed_view
 from handlers import errors
 from handlers.base import BaseHandler
-from handlers.openapi import BOOLEAN, INTEGER, PAGING, STRING, operation
+from handlers.openapi import BOOLEAN, INTEGER, PAGING, STRING, operation, optional
+from handlers.request import SAFE_INTEGER
 from store.matches import COMPLETED_ORDERINGS
 
 TAG = "matches"
@@ -25,7 +26,14 @@ ONGOING_ORDERINGS = ("host_elo", "-host_elo")
 ROLES = ("host", "challenger", "spectators")
 
 
+MATCH_ID = {"type": "integer", "minimum": 0, "maximum": SAFE_INTEGER}
+TIMESTAMP_BOUND = {"anyOf": [{"type": "string", "format": "date"},
+                             {"type": "string", "format": "date-time"}]}
+
+
 class MatchHandler(BaseHandler):
+    path_schemas = {"match_id": MATCH_ID, "role": {"type": "string", "enum": list(ROLES)}}
+
     @property
     def registry(self) -> Registry:
         assert self.ctx.registry is not None
@@ -41,10 +49,11 @@ class MatchHandler(BaseHandler):
 class OngoingMatchesHandler(MatchHandler):
     openapi = {
         "post": operation("Create a match; the caller hosts it", tag=TAG, auth=True,
-                          body={"game": {"type": "string", "enum": sorted(GAMES)},
-                                "target_score": {"type": "integer", "minimum": 1,
-                                                 "maximum": 99}},
-                          responses=(201, 400, 401)),
+                          body={"game": optional({"type": "string", "enum": sorted(GAMES)}),
+                                "target_score": optional({
+                                    "type": "integer", "minimum": 1,
+                                    "maximum": min(g.max_target for g in GAMES.values())})},
+                          responses=(201,)),
         "get": operation("Ongoing matches", tag=TAG, query={
             "ordering": {"type": "string", "enum": list(ONGOING_ORDERINGS)},
             "is_full": BOOLEAN, "min_elo": INTEGER, "max_elo": INTEGER, **PAGING}),
@@ -92,7 +101,7 @@ class OngoingMatchHandler(MatchHandler):
     openapi = {
         "get": operation("An ongoing match", tag=TAG, responses=(200, 404)),
         "delete": operation("Delete a match: the host, before the start", tag=TAG, auth=True,
-                            responses=(204, 401, 403, 404)),
+                            responses=(204, 403, 404)),
     }
 
     async def get(self, match_id: str) -> None:
@@ -141,7 +150,8 @@ class CompletedMatchesHandler(MatchHandler):
     openapi = {"get": operation("Completed matches", tag=TAG, query={
         "ordering": {"type": "string", "enum": orderings},
         "winner": STRING, "loser": STRING, "user": STRING,
-        "end_timestamp_after": STRING, "end_timestamp_before": STRING, **PAGING})}
+        "end_timestamp_after": TIMESTAMP_BOUND, "end_timestamp_before": TIMESTAMP_BOUND,
+        **PAGING})}
 
     async def get(self) -> None:
         ordering = self.query.choice("ordering", self.orderings)

@@ -69,6 +69,8 @@ class Body:
                 raise FieldError(name, REQUIRED)
             return None
         value = self.data[name]
+        if isinstance(value, float) and value.is_integer() and abs(value) <= SAFE_INTEGER:
+            value = int(value)  # 5.0 is the integer 5 (JSON has one number type)
         if isinstance(value, bool) or not isinstance(value, int):
             raise FieldError(name, "A valid integer is required.")
         _check_range(name, value, minimum, maximum)
@@ -124,12 +126,20 @@ class Query:
     def string(self, name: str) -> str | None:
         return self.handler.get_query_argument(name, None)
 
+    def typed(self, name: str) -> str | None:
+        """The raw value of a parameter that is not a free string: absent is
+        ``None``, and present but empty is refused like any malformed value."""
+        raw = self.string(name)
+        if raw == "":
+            raise FieldError(name, "This parameter may not be empty.")
+        return raw
+
     def integer(
         self, name: str, *, default: int | None = None, minimum: int | None = None,
         maximum: int | None = None,
     ) -> int | None:
-        raw = self.string(name)
-        if raw is None or raw == "":
+        raw = self.typed(name)
+        if raw is None:
             return default
         if not _INTEGER.fullmatch(raw.strip()):
             raise FieldError(name, "A valid integer is required.")
@@ -144,20 +154,19 @@ class Query:
         return value
 
     def boolean(self, name: str) -> bool | None:
-        raw = self.string(name)
-        if raw is None or raw == "":
+        raw = self.typed(name)
+        if raw is None:
             return None
-        lowered = raw.lower()
-        if lowered in ("true", "1"):
+        if raw == "true":
             return True
-        if lowered in ("false", "0"):
+        if raw == "false":
             return False
         raise FieldError(name, "Must be true or false.")
 
     def choice(self, name: str, choices: Collection[str]) -> str:
         """One of ``choices`` (case-sensitive), or ``""`` when absent."""
-        raw = self.string(name)
-        if raw is None or raw == "":
+        raw = self.typed(name)
+        if raw is None:
             return ""
         if raw not in choices:
             allowed = ", ".join(sorted(choices))
@@ -173,8 +182,8 @@ class Query:
 
     def timestamp_bound(self, name: str, *, end_of_day: bool) -> str | None:
         """A date (``YYYY-MM-DD``, inclusive) or ISO datetime, as a stored timestamp string."""
-        raw = self.string(name)
-        if raw is None or raw == "":
+        raw = self.typed(name)
+        if raw is None:
             return None
         raw = raw.strip()
         try:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -50,8 +51,15 @@ class ServerProcess:
             self.output.append(line)
             if line.startswith("Arena listening on "):
                 self.url = line.split()[-1].rstrip("/")
+                # keep reading: a server whose log fills the pipe would block on it
+                threading.Thread(target=self._drain, daemon=True).start()
                 return self
         raise RuntimeError("server did not start in time:\n" + "".join(self.output))
+
+    def _drain(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
 
     @property
     def pid(self) -> int:
