@@ -44,6 +44,7 @@ from actors.messages import (
     Attach,
     Cancel,
     Checkpoint,
+    Claimed,
     CommandError,
     Detach,
     Frame,
@@ -73,6 +74,26 @@ class Draft:
     claimed: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Batch:
+    """Commands handled together, persisted by one journal append.
+
+    While a batch is open, ``commit`` adopts each draft at once (so the next
+    command sees it) but stores nothing; what the commands send, and what
+    they do once stored (releasing users), waits here until the batch's one
+    append has succeeded: the write-ahead rule holds for the batch as a whole.
+    """
+
+    before: dict[str, Any]
+    sends: list[Callable[[], None]] = field(default_factory=list)
+    after: list[Callable[[], None]] = field(default_factory=list)
+    claimed: list[str] = field(default_factory=list)
+
+
+#: Most queued commands handled in one batch.
+BATCH_LIMIT = 64
+
+
 class MatchActor:
     def __init__(self, doc: dict[str, Any], users: dict[str, dict[str, Any]],
                  registry: Registry) -> None:
@@ -90,6 +111,17 @@ class MatchActor:
         self.turn_deadline = 0.0  # loop time; see ``restart_turn_clock``
         self.finished = False
         self.task: asyncio.Task[None] | None = None
+        #: Users being released from this match off the actor's turn, by id; a
+        #: claim for one of them waits for it (``claim_off_turn``).
+        self.releasing: dict[str, asyncio.Task[None]] = {}
+        #: Joins whose claim is made off the actor's turn and not yet handled,
+        #: by ``id`` of the join frame: (the claim's task, socket, frame, user
+        #: id).  The end of the match settles them (``settle_joins``).
+        self.joining: dict[int, tuple[asyncio.Task[None], Socket, dict[str, Any], str]] = {}
+        self.batch: Batch | None = None
+        self._spectators: tuple[list[str] | None, frozenset[str]] = (None, frozenset())
+        #: user id -> (the user document it was made from, role, view)
+        self._views: dict[str, tuple[dict[str, Any], str | None, dict[str, Any]]] = {}
 
     @property
     def id(self) -> int:
@@ -115,10 +147,12 @@ class MatchActor:
         else:
             self.mailbox.put_nowait(message)
 
-    @staticmethod
-    def turn_away(message: Any) -> None:
+    def turn_away(self, message: Any) -> None:
         """Answer a message that reached the actor after its match was over."""
-        if isinstance(message, Cancel) and not message.reply.done():
+        if isinstance(message, Claimed) and message.ok:
+            self.release_off_turn(message.user["_id"])  # type: ignore[index]
+            self.reply_error(message.socket, message.frame, "not_found", "The match is over.")
+        elif isinstance(message, Cancel) and not message.reply.done():
             message.reply.set_exception(CommandError("not_found", "The match is over."))
         elif isinstance(message, Checkpoint) and not message.reply.done():
             message.reply.set_result(None)  # nothing left to keep
@@ -134,22 +168,115 @@ class MatchActor:
                 self.turn_away(self.mailbox.get_nowait())
 
     async def serve(self) -> None:
+        held: Any = None  # a message taken while gathering a batch that cannot join it
         while not self.finished:
-            message = await self.mailbox.get()
-            try:
-                await self.dispatch(message)
-                if self.finished:  # after the last event and the sender's ack
-                    for socket in list(self.sockets.values()):
-                        socket.close(4410, "The match is over")
-                    self.sockets.clear()
-            except Exception:
-                log.exception("match %s: command %r failed", self.id, type(message).__name__)
-                if isinstance(message, Frame):
-                    self.reply_error(message.socket, message.message, "internal_error",
-                                     "The server could not apply that; nothing changed.")
-                elif isinstance(message, (Cancel, Checkpoint)) and not message.reply.done():
-                    message.reply.set_exception(CommandError("internal_error", "failed"))
+            message = held if held is not None else await self.mailbox.get()
+            held = None
+            batch = [message]
+            if self.batchable(message):
+                while len(batch) < BATCH_LIMIT and not self.mailbox.empty():
+                    queued = self.mailbox.get_nowait()
+                    if not self.batchable(queued):
+                        held = queued
+                        break
+                    batch.append(queued)
+            if len(batch) > 1:
+                await self.handle_batch(batch)
+            else:
+                await self.handle(message)
         self.cancel_timers()
+
+    async def handle(self, message: Any) -> None:
+        try:
+            await self.dispatch(message)
+            if self.finished:  # after the last event and the sender's ack
+                for socket in list(self.sockets.values()):
+                    socket.close(4410, "The match is over")
+                self.sockets.clear()
+        except Exception:
+            log.exception("match %s: command %r failed", self.id, type(message).__name__)
+            self.answer_failure(message)
+
+    def answer_failure(self, message: Any) -> None:
+        if isinstance(message, Frame):
+            self.reply_error(message.socket, message.message, "internal_error",
+                             "The server could not apply that; nothing changed.")
+        elif isinstance(message, Claimed):
+            self.release_off_turn(message.socket.user_id or "")
+            self.reply_error(message.socket, message.frame, "internal_error",
+                             "The server could not apply that; nothing changed.")
+        elif isinstance(message, (Cancel, Checkpoint)) and not message.reply.done():
+            message.reply.set_exception(CommandError("internal_error", "failed"))
+
+    def batchable(self, message: Any) -> bool:
+        """Whether a message may share a journal append with its neighbours: the
+        commands a crowd sends (spectators coming and going, pings) and none
+        that can end the match, start it or set a player's clock."""
+        if isinstance(message, Claimed):
+            return True
+        if isinstance(message, Detach):
+            user_id = message.socket.user_id
+            return user_id is not None and user_id in self.doc["spectator_ids"]
+        if not isinstance(message, Frame):
+            return False
+        kind = message.message.get("type")
+        if kind in ("ping", "join"):
+            return True
+        user_id = message.socket.user_id
+        return kind == "leave" and user_id is not None and (
+            user_id in self.doc["spectator_ids"]
+            or (user_id == self.doc["challenger_id"] and not self.doc["is_started"]))
+
+    async def handle_batch(self, messages: list[Any]) -> None:
+        """Handle ``messages`` in order against one draft of the match, store the
+        result with one append, then send what each of them sends, in order.
+        If the append fails, the match stays as it was before the batch and
+        every sender is told nothing changed."""
+        batch = self.batch = Batch(before=self.doc)
+        try:
+            for message in messages:
+                try:
+                    await self.dispatch(message)
+                except Exception:
+                    log.exception("match %s: command %r failed", self.id,
+                                  type(message).__name__)
+                    batch.sends.append(lambda m=message: self.answer_failure(m))
+        finally:
+            self.batch = None
+        if self.doc is not batch.before:
+            started = time.perf_counter()
+            try:
+                await self.store.journal.append(self.doc)
+            except Exception:
+                log.exception("match %s: storing a batch of %d failed", self.id, len(messages))
+                self.doc = batch.before
+                for user_id in batch.claimed:
+                    self.release_off_turn(user_id)
+                for message in messages:
+                    if isinstance(message, Frame) and message.message.get("type") == "ping":
+                        self.do_ping_now(message.socket, message.message)
+                    else:
+                        self.answer_failure(message)
+                return
+            self.metrics.observe_write(time.perf_counter() - started)
+        for send in batch.sends:
+            send()
+        for step in batch.after:
+            step()
+
+    def emit(self, socket: Socket, data: bytes) -> None:
+        """Send ``data`` to one socket now, or with its batch once the batch is stored."""
+        if self.batch is not None:
+            self.batch.sends.append(lambda: socket.send(data))
+        else:
+            socket.send(data)
+
+    def once_stored(self, step: Callable[[], None]) -> None:
+        """Run ``step`` now, or once the open batch is stored."""
+        if self.batch is not None:
+            self.batch.after.append(step)
+        else:
+            step()
 
     async def dispatch(self, message: Any) -> None:
         if isinstance(message, Frame):
@@ -162,6 +289,8 @@ class MatchActor:
             await self.on_cancel(message)
         elif isinstance(message, Tick):
             await self.on_tick(message)
+        elif isinstance(message, Claimed):
+            await self.on_claimed(message)
         elif isinstance(message, Checkpoint):
             await self.store.journal.append(self.doc)
             message.reply.set_result(None)
@@ -174,29 +303,49 @@ class MatchActor:
             ids.append(self.doc["challenger_id"])
         return ids + list(self.doc["spectator_ids"])
 
-    @staticmethod
-    def role_of(doc: dict[str, Any], user_id: str) -> str | None:
+    def role_of(self, doc: dict[str, Any], user_id: str) -> str | None:
         if user_id == doc["host_id"]:
             return "host"
         if user_id == doc["challenger_id"]:
             return "challenger"
-        if user_id in doc["spectator_ids"]:
+        if user_id in self.spectator_set(doc["spectator_ids"]):
             return "spectator"
         return None
 
+    def spectator_set(self, ids: list[str]) -> frozenset[str]:
+        """``ids`` as a set, kept while the list is the same object (a command
+        replaces the list, never changes it), so a lookup is O(1) however many
+        watch."""
+        if self._spectators[0] is not ids:
+            self._spectators = (ids, frozenset(ids))
+        return self._spectators[1]
+
     def seat_of(self, user_id: str) -> Seat | None:
-        role = self.role_of(self.doc, user_id)
-        return role if role in PLAYER_SEATS else None  # type: ignore[return-value]
+        """The user's seat, if they are a player (no list to search)."""
+        if user_id == self.doc["host_id"]:
+            return "host"
+        if user_id == self.doc["challenger_id"]:
+            return "challenger"
+        return None
 
     # -- representations ---------------------------------------------------------------
 
-    def member_view(self, user_id: str | None, doc: dict[str, Any] | None = None) -> Any:
+    def member_view(self, user_id: str | None, doc: dict[str, Any] | None = None,
+                    role: str | None = None) -> Any:
+        """The user as the REST API shows them in this match (``role``: theirs,
+        when the caller knows it).  Cached per user document and role: a
+        snapshot shows every spectator, and most of them do not change."""
         doc = doc or self.doc
         if user_id is None or user_id not in self.users:
             return None
-        role = self.role_of(doc, user_id)
-        return user_view({**self.users[user_id], "ongoing_match": self.id,
-                          "role": ROLE_CODES.get(role or "")})
+        role = role or self.role_of(doc, user_id)
+        user = self.users[user_id]
+        cached = self._views.get(user_id)
+        if cached is not None and cached[0] is user and cached[1] == role:
+            return cached[2]
+        view = user_view({**user, "ongoing_match": self.id, "role": ROLE_CODES.get(role or "")})
+        self._views[user_id] = (user, role, view)
+        return view
 
     def representation(self, doc: dict[str, Any] | None = None) -> dict[str, Any]:
         doc = doc or self.doc
@@ -206,7 +355,7 @@ class MatchActor:
             "target_score": doc["target_score"],
             "host": self.member_view(doc["host_id"], doc),
             "challenger": self.member_view(doc["challenger_id"], doc),
-            "spectators": [self.member_view(s, doc) for s in doc["spectator_ids"]],
+            "spectators": [self.member_view(s, doc, "spectator") for s in doc["spectator_ids"]],
             "creation_timestamp": doc["creation_timestamp"],
             "start_timestamp": doc["start_timestamp"],
             "is_started": doc["is_started"],
@@ -234,6 +383,12 @@ class MatchActor:
         """Persist the draft, adopt it and broadcast its events; the last event's seq."""
         first_seq = self.doc["seq"] + 1
         draft.doc["seq"] = self.doc["seq"] + len(draft.events)
+        if self.batch is not None:
+            self.batch.claimed.extend(draft.claimed)
+            self.doc = draft.doc
+            doc = draft.doc
+            self.batch.sends.append(lambda: self.broadcast(draft.events, first_seq, doc))
+            return doc["seq"]
         started = time.perf_counter()
         try:
             await self.store.journal.append(draft.doc)
@@ -246,13 +401,16 @@ class MatchActor:
         self.broadcast(draft.events, first_seq)
         return self.doc["seq"]
 
-    def broadcast(self, events: list[tuple[str, dict[str, Any]]], first_seq: int) -> None:
-        """Send each event to every socket, encoded once per view of the state."""
+    def broadcast(self, events: list[tuple[str, dict[str, Any]]], first_seq: int,
+                  doc: dict[str, Any] | None = None) -> None:
+        """Send each event to every socket, encoded once per view of the state
+        (of ``doc``, the state the events led to; the adopted one by default)."""
         if not self.sockets:
             return
+        doc = doc or self.doc
         views: dict[Seat | None, list[bytes]] = {}
         for viewer in (None, *PLAYER_SEATS):
-            state = self.rules.view(self.doc["state"], viewer)
+            state = self.rules.view(doc["state"], viewer)
             views[viewer] = [
                 orjson.dumps({"type": "event", "seq": first_seq + n, "kind": kind, **fields,
                             "state": state})
@@ -309,7 +467,7 @@ class MatchActor:
 
     def reply_error(self, socket: Socket, frame: dict[str, Any], code: str,
                     message: str) -> None:
-        socket.send(error_frame(frame.get("id"), code, message))
+        self.emit(socket, error_frame(frame.get("id"), code, message))
 
     async def on_frame(self, message: Frame) -> None:
         frame, socket = message.message, message.socket
@@ -326,7 +484,7 @@ class MatchActor:
             self.reply_error(socket, frame, error.code, error.message)
             return
         if seq is not None:
-            socket.send(orjson.dumps({"type": "ack", "id": frame.get("id"), "seq": seq}))
+            self.emit(socket, orjson.dumps({"type": "ack", "id": frame.get("id"), "seq": seq}))
 
     async def do_join(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
         role = frame.get("role")
@@ -334,15 +492,73 @@ class MatchActor:
             raise CommandError("bad_message", 'join needs "role": "challenger" or "spectator".')
         if self.role_of(self.doc, user_id) is not None:
             raise CommandError("already_in_match", "You are already in this match.")
+        self.check_seat_free(role)
+        task = asyncio.get_running_loop().create_task(
+            self.claim_off_turn(socket, frame, user_id, role))
+        self.joining[id(frame)] = (task, socket, frame, user_id)
+        return None  # answered when the claim comes back (``on_claimed``)
+
+    async def settle_joins(self) -> None:
+        """Before the match closes: wait for the claims still being made, take
+        their users out again and tell their sockets (the ``Claimed`` messages
+        that follow are turned away, and releasing twice changes nothing)."""
+        pending = list(self.joining.values())
+        self.joining.clear()
+        if not pending:
+            return
+        await asyncio.wait([task for task, *_ in pending])
+        for _, socket, frame, user_id in pending:
+            await self.store.users.release(user_id, self.id)
+            self.reply_error(socket, frame, "not_found", "The match is over.")
+
+    def check_seat_free(self, role: str) -> None:
         if role == "challenger":
             if self.doc["is_started"]:
                 raise CommandError("already_started", "The match has started.")
             if self.doc["challenger_id"] is not None:
                 raise CommandError("match_full", "The match already has a challenger.")
-        user = await self.store.users.by_id(user_id)
-        if user is None or not await self.store.users.claim(user_id, self.id, ROLE_CODES[role]):
-            name = user["username"] if user else user_id
-            raise CommandError("already_in_match", f"User {name} is already in a match")
+
+    async def claim_off_turn(self, socket: Socket, frame: dict[str, Any], user_id: str,
+                             role: str) -> None:
+        """Put the user in this match in the database (the users' one-match rule),
+        then hand the outcome back to the mailbox: the actor goes on with other
+        commands meanwhile instead of waiting for the round trips."""
+        try:
+            releasing = self.releasing.get(user_id)
+            if releasing is not None:  # a leave of this match still being stored
+                await asyncio.wait([releasing])
+            user = await self.store.users.by_id(user_id)
+            ok = user is not None and await self.store.users.claim(user_id, self.id,
+                                                                     ROLE_CODES[role])
+            self.post(Claimed(socket, frame, user, ok))
+        except Exception:
+            log.exception("match %s: claiming %s failed", self.id, user_id)
+            self.post(Claimed(socket, frame, None, False, failed=True))
+
+    async def on_claimed(self, message: Claimed) -> None:
+        socket, frame, user = message.socket, message.frame, message.user
+        self.joining.pop(id(frame), None)
+        if message.failed:
+            self.reply_error(socket, frame, "internal_error",
+                             "The server could not apply that; nothing changed.")
+            return
+        if not message.ok or user is None:
+            name = user["username"] if user else socket.user_id
+            self.reply_error(socket, frame, "already_in_match",
+                             f"User {name} is already in a match")
+            return
+        user_id, role = user["_id"], frame["role"]
+        try:
+            if self.sockets.get(user_id) is not socket:
+                raise CommandError("gone", "")  # the socket left while the claim was made
+            if self.role_of(self.doc, user_id) is not None:
+                raise CommandError("already_in_match", "You are already in this match.")
+            self.check_seat_free(role)  # the seat may have gone meanwhile
+        except CommandError as error:
+            self.release_off_turn(user_id)
+            if error.code != "gone":
+                self.reply_error(socket, frame, error.code, error.message)
+            return
         self.users[user_id] = user
         draft = self.draft()
         draft.claimed.append(user_id)
@@ -353,7 +569,8 @@ class MatchActor:
             draft.doc["spectator_ids"] = [*draft.doc["spectator_ids"], user_id]
         draft.events.append(("joined", {"user": self.member_view(user_id, draft.doc),
                                         "role": role}))
-        return await self.commit(draft)
+        seq = await self.commit(draft)
+        self.emit(socket, orjson.dumps({"type": "ack", "id": frame.get("id"), "seq": seq}))
 
     def require_role(self, user_id: str, *roles: str) -> str:
         role = self.role_of(self.doc, user_id)
@@ -421,16 +638,21 @@ class MatchActor:
         role = self.role_of(self.doc, user_id)
         if role is None:
             return self.doc["seq"]
-        if role == "spectator":
-            return await self.let_go(user_id, role)
-        if self.doc["is_started"]:
+        if self.doc["is_started"] and role != "spectator":
             return await self.end(self.draft(), other(role), "resign")  # type: ignore[arg-type]
         if role == "host":
             return await self.cancel(self.draft())
-        return await self.let_go(user_id, role)
+        # acked once the user is free again, so a client may act on the ack at once
+        await self.let_go(user_id, role, socket=socket, frame=frame)
+        return None
 
     async def do_ping(self, user_id: str, frame: dict[str, Any], socket: Socket) -> None:
-        socket.send(orjson.dumps({"type": "pong", "id": frame.get("id")}))  # the pong is the reply
+        self.do_ping_now(socket, frame)
+
+    @staticmethod
+    def do_ping_now(socket: Socket, frame: dict[str, Any]) -> None:
+        """The pong is the reply: at once, even inside a batch (it shows no state)."""
+        socket.send(orjson.dumps({"type": "pong", "id": frame.get("id")}))
 
     async def do_auth(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
         raise CommandError("bad_message", "This socket is already authenticated.")
@@ -441,8 +663,11 @@ class MatchActor:
         "ping": do_ping,
     }
 
-    async def let_go(self, user_id: str, role: str) -> int:
-        """A spectator, or a challenger before the start, leaves: ``left``, then release."""
+    async def let_go(self, user_id: str, role: str, *, socket: Socket | None = None,
+                     frame: dict[str, Any] | None = None) -> int:
+        """A spectator, or a challenger before the start, leaves: ``left``, then
+        release, off the actor's turn; ``frame``, the ``leave`` that asked for
+        it, is acked on ``socket`` once the user is released."""
         draft = self.draft()
         draft.events.append(("left", {"user": self.member_view(user_id), "role": role}))
         if role == "spectator":
@@ -453,8 +678,34 @@ class MatchActor:
         self.disconnected.discard(user_id)
         self.clear_timer("grace", user_id)
         seq = await self.commit(draft)
-        await self.store.users.release(user_id, self.id)
+
+        def release() -> None:
+            if self.role_of(self.doc, user_id) is None:  # (not back in meanwhile)
+                self.users.pop(user_id, None)  # a crowd that comes and goes leaves nothing
+                self._views.pop(user_id, None)
+            task = self.release_off_turn(user_id)
+            if socket is not None and frame is not None:
+                ack = orjson.dumps({"type": "ack", "id": frame.get("id"), "seq": seq})
+                task.add_done_callback(lambda _: socket.send(ack))
+
+        self.once_stored(release)
         return seq
+
+    def release_off_turn(self, user_id: str) -> asyncio.Task[None]:
+        """Take the user out of this match in the database without holding up
+        the actor; a later claim for the same user waits for it."""
+        async def release() -> None:
+            try:
+                await self.store.users.release(user_id, self.id)
+            except Exception:  # the next start reconciles (``Registry.restore``)
+                log.exception("match %s: releasing %s failed", self.id, user_id)
+            finally:
+                if self.releasing.get(user_id) is task:
+                    del self.releasing[user_id]
+
+        task = asyncio.get_running_loop().create_task(release())
+        self.releasing[user_id] = task
+        return task
 
     # -- REST ------------------------------------------------------------------------
 
@@ -543,6 +794,7 @@ class MatchActor:
         await self.store.matches.save(draft.doc)
         fault_point("ending_recorded")
         await finish_ending(self.store, draft.doc)
+        await self.settle_joins()
         draft.events.append(("ended", {"result": completed_view(result)}))
         return self.close_out(draft)
 
@@ -551,6 +803,7 @@ class MatchActor:
         draft.doc["seq"] = self.doc["seq"] + len(draft.events)
         await self.store.matches.save(draft.doc)
         await finish_cancelling(self.store, draft.doc)
+        await self.settle_joins()
         draft.events.append(("cancelled", {}))
         return self.close_out(draft)
 

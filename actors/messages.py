@@ -56,6 +56,19 @@ class Frame:
 
 
 @dataclass
+class Claimed:
+    """A ``join``'s claim on its user, made off the actor's turn (``ok``: the user
+    was in no match and is now in this one, ``user`` their document; ``failed``:
+    the database could not be asked)."""
+
+    socket: Socket
+    frame: dict[str, Any]
+    user: dict[str, Any] | None
+    ok: bool
+    failed: bool = False
+
+
+@dataclass
 class Cancel:
     """REST ``DELETE``: only the host, only before the start."""
 

@@ -1,12 +1,14 @@
 """One popular match: many spectators, some joining and leaving every second.
 
-    python -m bench.spectators [--spectators 1000] [--churn 50] [--seconds 30]
+    python -m bench.spectators [--spectators 1000] [--churn 50] [--rapid 0] [--seconds 30]
 
 Starts its own Arena (embedded database, pinned to CPU 0).  A host creates a
 match; ``--spectators`` users attach and join it as spectators; then, for
 ``--seconds``, ``--churn`` spectators a second come and go (half of them send
 ``leave`` and close, half attach and ``join``), while the host's socket sends
-a ``ping`` every 100 ms from a process of its own.  Reports:
+a ``ping`` every 100 ms from a process of its own.  With ``--rapid N``, N
+more users each join and leave over one socket ten times a second (20 frames
+a second, the default per-socket rate limit), awaiting each ack.  Reports:
 
 - the ping's round trip (p50/p99/max): how long a command waits in the actor;
 - the match's mailbox depth (``arena_mailbox_depth``, sampled every 100 ms);
@@ -29,6 +31,7 @@ import random
 import re
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import uvloop
@@ -42,7 +45,7 @@ SEQ = re.compile(rb'"seq":(\d+)')
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -85,8 +88,32 @@ class Watcher:
         self.connection.close()
 
 
+async def flicker(url: str, match_id: int, token: str, seconds: float) -> int:
+    """Join and leave as a spectator ten times a second over one socket; the pairs done."""
+    connection = await websocket_connect(HTTPRequest(
+        url.replace("http://", "ws://") + f"/ws/matches/{match_id}",
+        headers={"Authorization": f"Token {token}"}))
+    await connection.read_message()  # snapshot
+    loop = asyncio.get_running_loop()
+    deadline, pairs, n = loop.time() + seconds, 0, 0
+    next_at = loop.time()
+    while loop.time() < deadline:
+        for kind in ("join", "leave"):
+            n += 1
+            connection.write_message(json.dumps({"type": kind, "role": "spectator", "id": n}))
+            while (message := await connection.read_message()) is not None:
+                frame = json.loads(message)
+                if frame.get("id") == n and frame["type"] in ("ack", "error"):
+                    break
+        pairs += 1
+        next_at += 0.1
+        await asyncio.sleep(max(0.0, next_at - loop.time()))
+    connection.close()
+    return pairs
+
+
 async def spectate(url: str, match_id: int, tokens: list[str], attached: int, churn: float,
-                   seconds: float, ready: Any, go: Any, results: Any) -> None:
+                   seconds: float, ready: Any, go: Any, results: Any, rapid: int) -> None:
     watchers: dict[int, Watcher] = {}
     semaphore = asyncio.Semaphore(32)
 
@@ -99,7 +126,9 @@ async def spectate(url: str, match_id: int, tokens: list[str], attached: int, ch
     ready.set()
     while not go.is_set():
         await asyncio.sleep(0.01)
-    idle = list(range(attached, len(tokens)))
+    flickers = [asyncio.get_running_loop().create_task(flicker(url, match_id, token, seconds))
+                for token in tokens[len(tokens) - rapid:]]
+    idle = list(range(attached, len(tokens) - rapid))
     random.shuffle(idle)
     finished: list[Watcher] = []
     loop = asyncio.get_running_loop()
@@ -122,9 +151,11 @@ async def spectate(url: str, match_id: int, tokens: list[str], attached: int, ch
         joining = not joining
         await asyncio.sleep(max(0.0, next_at - loop.time()))
     await asyncio.gather(*pending, return_exceptions=True)
+    rapid_pairs = sum(await asyncio.gather(*flickers))
     await asyncio.sleep(2)  # the last events arrive
     every = list(watchers.values()) + finished
-    results.put({"sockets": len(every), "gaps": sum(w.gaps for w in every),
+    results.put({"rapid_pairs_per_s": round(rapid_pairs / seconds, 1),
+                 "sockets": len(every), "gaps": sum(w.gaps for w in every),
                  "events": sum(w.events for w in every),
                  "max_last": max(w.last for w in every),
                  "closed_early": sum(1 for w in watchers.values()
@@ -184,7 +215,7 @@ async def main(args: argparse.Namespace) -> None:
     with ArenaProcess("--idle-timeout", "3600", "--rate-limit", "100", cpu=0) as server:
         url = server.url
         client = AsyncHTTPClient(force_instance=True, max_clients=16)
-        total = args.spectators + args.churn * 2
+        total = args.spectators + args.churn * 2 + args.rapid
         host = await new_user(client, url, "host")
         match = await http_json(client, url + "/api/ongoing_matches/", {}, host)
         semaphore = asyncio.Semaphore(16)
@@ -199,7 +230,7 @@ async def main(args: argparse.Namespace) -> None:
         ready, go, results = context.Event(), context.Event(), context.Queue()
         spectators = context.Process(target=spectator_process, args=(
             url, match["id"], tokens, args.spectators, args.churn, args.seconds, ready, go,
-            results))
+            results, args.rapid))
         spectators.start()
         os.sched_setaffinity(spectators.pid, {1})
         while not ready.is_set():
@@ -219,6 +250,8 @@ if __name__ == "__main__":
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spectators", type=int, default=1000)
     parser.add_argument("--churn", type=int, default=50, help="joins + leaves per second")
+    parser.add_argument("--rapid", type=int, default=0,
+                        help="users joining and leaving ten times a second each")
     parser.add_argument("--seconds", type=float, default=30.0)
     os.sched_setaffinity(0, {1})
     uvloop.run(main(parser.parse_args()))
