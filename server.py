@@ -184,6 +184,7 @@ async def serve(config: Config, uri: str, *, indexed_lookups: bool = True) -> No
     store = Store(uri, config.database, exclusive=not config.mongodb_uri,
                   indexed_lookups=indexed_lookups, journal_interval=config.journal_interval)
     await store.ensure_indexes()
+    await store.migrate()
     hasher = PasswordHasher(rounds=config.bcrypt_rounds)
     registry = Registry(store, config)
     await registry.restore()

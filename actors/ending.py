@@ -56,9 +56,11 @@ async def finish_ending(store: Any, doc: dict[str, Any]) -> None:
     await store.matches.store_completed(result)
     fault_point("completed_stored")
     await store.users.finish_match(result["winner_id"], match_id,
-                                   result["winner_elo_after_match"])
+                                   result["winner_elo_after_match"],
+                                   result["winner_elo_before_match"])
     fault_point("winner_rated")
-    await store.users.finish_match(result["loser_id"], match_id, result["loser_elo_after_match"])
+    await store.users.finish_match(result["loser_id"], match_id, result["loser_elo_after_match"],
+                                   result["loser_elo_before_match"])
     fault_point("loser_rated")
     for spectator in doc["spectator_ids"]:
         await store.users.release(spectator, match_id)

@@ -48,7 +48,8 @@ class ActionsHandler(LibraryHandler):
     )}
 
     async def get(self) -> None:
-        self.send(await self.ctx.store.library.flags_of(self.user_id, self.igdb_from_query()))
+        game = await self.ctx.store.games.by_igdb(self.igdb_from_query())
+        self.send(await self.ctx.store.library.flags_of(self.user_id, game))
 
 
 class FlagHandler(LibraryHandler):

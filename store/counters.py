@@ -1,4 +1,4 @@
-"""The ``counters`` collection: integer id sequences (games, matches)."""
+"""The ``counters`` collection: integer id sequences (games, matches) and list lengths."""
 
 from __future__ import annotations
 
@@ -25,3 +25,14 @@ class CounterRepository:
                 return_document=ReturnDocument.AFTER,
             )
         return int(counter["value"])
+
+    async def add(self, name: str, delta: int) -> None:
+        """Move counter ``name`` by ``delta`` (a list's length, ``store.pages``)."""
+        if delta:
+            async with self.locks.hold(("counters", name)):
+                await self.collection.update_one({"_id": name}, {"$inc": {"value": delta}},
+                                                 upsert=True)
+
+    async def value(self, name: str) -> int:
+        counter = await self.collection.find_one({"_id": name})
+        return int(counter["value"]) if counter else 0

@@ -14,6 +14,8 @@ from store.library import GameRepository, LibraryRepository
 from store.lobbies import LobbyRepository
 from store.locks import KeyedLocks
 from store.matches import MatchRepository
+from store.migrations import migrate
+from store.pages import Entries
 from store.sessions import SessionRepository
 from store.tokens import TokenRepository
 from store.users import UserRepository
@@ -46,17 +48,20 @@ class Store:
         self.db = self.client[database]
         self.indexed_lookups = indexed_lookups
         self.locks = KeyedLocks()
+        self.counters = CounterRepository(self.db["counters"], self.locks)
         self.users = UserRepository(self.db["users"], self.db["usernames"],
-                                    self.db["match_claims"], self.locks, exclusive=exclusive)
+                                    self.db["match_claims"], self.locks,
+                                    Entries(self.db["user_entries"]), self.counters,
+                                    exclusive=exclusive)
         self.tokens = TokenRepository(self.db["tokens"])
         self.sessions = SessionRepository(self.db["sessions"])
-        self.matches = MatchRepository(self.db["ongoing_matches"], self.db["completed_matches"])
+        self.matches = MatchRepository(self.db["ongoing_matches"], self.db["completed_matches"],
+                                       Entries(self.db["completed_entries"]), self.counters)
         self.journal = Journal(self.db, interval=journal_interval)
-        self.counters = CounterRepository(self.db["counters"], self.locks)
         self.games = GameRepository(self.db["games"], self.counters, self.locks)
         self.lobbies = LobbyRepository(self.db["lobbies"], self.locks)
         self.library = LibraryRepository(
-            self.db["library_flags"], self.db["library_ratings"], self.locks
+            self.db["library_flags"], self.db["library_ratings"], self.locks, self.counters
         )
 
     @property
@@ -72,6 +77,11 @@ class Store:
             for index in repository.indexes():
                 if index.unique or self.indexed_lookups:
                     await index.collection.create_index(index.keys, unique=index.unique)
+
+    async def migrate(self) -> None:
+        """Bring a database written by an earlier Arena to this layout
+        (``store.migrations``); run at each start-up, after the indexes."""
+        await migrate(self)
 
     async def ping(self, timeout: float = 2.0) -> bool:
         try:

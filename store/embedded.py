@@ -36,23 +36,106 @@ log = logging.getLogger("arena.store.embedded")
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 
-#: Source fixes applied before building: (file, text, replacement).  Bump
+#: Source changes applied before building: (file, text, replacement), and
+#: whole files added from ``store/ferretdb/`` (``FERRETDB_FILES``).  Bump
 #: ``BUILD_TAG`` when they change, so a cached binary without them is rebuilt.
 #:
-#: FerretDB 1.24's SQLite backend creates each collection's unique ``_id``
-#: index on the expression ``_ferretdb_sjson->"_id"`` but looks documents up
-#: with ``_ferretdb_sjson->'$._id'``: the same value, a different expression,
-#: so SQLite's planner never uses the index and every find, update and delete
-#: by ``_id`` scans the whole table (``EXPLAIN QUERY PLAN``: ``SCAN`` instead
-#: of ``SEARCH ... USING INDEX``).  Measured here, an update by ``_id`` in a
-#: collection of 4,000 users cost 7-9 ms of FerretDB's CPU, growing with the
-#: collection.  Writing the lookup the way the index is written fixes it.
+#: 1. The ``_id`` lookup.  FerretDB 1.24's SQLite backend creates each
+#:    collection's unique ``_id`` index on the expression
+#:    ``_ferretdb_sjson->"_id"`` but looks documents up with
+#:    ``_ferretdb_sjson->'$._id'``: the same value, a different expression, so
+#:    SQLite's planner never uses the index and every find, update and delete
+#:    by ``_id`` scans the whole table (``EXPLAIN QUERY PLAN``: ``SCAN``
+#:    instead of ``SEARCH ... USING INDEX``).  Writing the lookup the way the
+#:    index is written fixes it.
+#: 2. Pages by ``_id``.  The backend answers no filter but ``{_id: value}``
+#:    from an index and sorts everything else in memory, so a list reads its
+#:    whole collection.  With these changes a filter that is exactly a range
+#:    of string ids (``store/ferretdb/idrange.go``) is answered from an index
+#:    on the id's text, sorted by it when the find sorts by ``_id``, and cut
+#:    to ``skip + limit`` rows: a page costs the page.  Each collection gets
+#:    that index when it is made, and existing ones when the database opens.
+_ID_TEXT = "DefaultColumn + \"->>'$._id'\""
 FERRETDB_PATCHES = [
     ("internal/backends/sqlite/metadata/metadata.go",
      "IDColumn = DefaultColumn + \"->'$._id'\"",
-     'IDColumn = DefaultColumn + `->"_id"`'),
+     'IDColumn = DefaultColumn + `->"_id"`\n\n'
+     "\t// IDTextColumn is the _id's text (for string ids); Arena: ranges and order by _id.\n"
+     f"\tIDTextColumn = {_ID_TEXT}\n\n"
+     "\t// IDTypeColumn is the _id's type as the stored schema records it.\n"
+     "\tIDTypeColumn = DefaultColumn + `->>'$.\"$s\".p._id.t'`"),
+    ("internal/backends/collection.go",
+     "\t\tparams = new(QueryParams)\n\t}\n\n\tif params.Sort.Len() != 0 {\n"
+     "\t\tmust.BeTrue(params.Sort.Len() == 1)\n"
+     "\t\tsortValue := params.Sort.Map()[\"$natural\"].(int64)\n",
+     "\t\tparams = new(QueryParams)\n\t}\n\n\tif params.Sort.Len() != 0 {\n"
+     "\t\tmust.BeTrue(params.Sort.Len() == 1)\n"
+     "\t\tsortValue, natural := params.Sort.Map()[\"$natural\"].(int64)\n"
+     "\t\tif !natural { // Arena: {_id: 1 | -1}, with a range of string ids only\n"
+     "\t\t\t_, isRange := types.IDRange(params.Filter)\n"
+     "\t\t\tmust.BeTrue(isRange)\n"
+     "\t\t\tsortValue = params.Sort.Map()[\"_id\"].(int64)\n"
+     "\t\t}\n"),
+    ("internal/backends/sqlite/collection.go",
+     "\tq += whereClause\n\tq += prepareOrderByClause(params.Sort)\n",
+     "\tif bounds, ok := types.IDRange(params.Filter); ok {\n"
+     "\t\t// Arena: a range of string ids, answered from the index on the id's text\n"
+     "\t\twhereClause = ` WHERE ` + metadata.IDTypeColumn + ` = 'string'`\n"
+     "\t\targs = nil\n"
+     "\t\tfor _, b := range bounds {\n"
+     "\t\t\twhereClause += ` AND ` + metadata.IDTextColumn + " + "idRangeOps[b.Op] + ` ?`\n"
+     "\t\t\targs = append(args, b.Value)\n"
+     "\t\t}\n"
+     "\t}\n\n"
+     "\tq += whereClause\n\tq += prepareOrderByClause(params.Sort)\n"),
+    ("internal/backends/sqlite/query.go",
+     "\tif sort.Len() != 1 {\n\t\treturn \"\"\n\t}\n",
+     "\tif sort.Len() != 1 {\n\t\treturn \"\"\n\t}\n\n"
+     "\t// Arena: only ever asked with a range of string ids (see msg_find.go)\n"
+     "\tif v, err := sort.Get(\"_id\"); err == nil {\n"
+     "\t\tif v.(int64) == -1 {\n"
+     "\t\t\treturn \" ORDER BY \" + metadata.IDTextColumn + \" DESC\"\n"
+     "\t\t}\n"
+     "\t\treturn \" ORDER BY \" + metadata.IDTextColumn\n"
+     "\t}\n"),
+    ("internal/handler/msg_find.go",
+     "\tif !h.DisablePushdown && params.Filter.Len() == 0 && params.Sort.Len() == 0 && "
+     "params.Skip == 0 {\n\t\tqp.Limit = params.Limit\n\t}\n",
+     "\tif !h.DisablePushdown && params.Filter.Len() == 0 && params.Sort.Len() == 0 && "
+     "params.Skip == 0 {\n\t\tqp.Limit = params.Limit\n\t}\n\n"
+     "\t// Arena: a range of string ids sorted by _id is answered in order by the\n"
+     "\t// backend, so the first skip + limit rows are all the page needs.\n"
+     "\tif _, ok := types.IDRange(params.Filter); ok && !h.DisablePushdown && "
+     "params.Sort.Len() == 1 && params.Sort.Keys()[0] == \"_id\" {\n"
+     "\t\tqp.Sort = params.Sort\n"
+     "\t\tif params.Limit != 0 {\n"
+     "\t\t\tqp.Limit = params.Limit + params.Skip\n"
+     "\t\t}\n"
+     "\t}\n"),
+    ("internal/backends/sqlite/metadata/registry.go",
+     "\tr.colls[dbName] = colls\n",
+     "\tr.colls[dbName] = colls\n\n"
+     "\tfor _, c := range colls {\n"
+     "\t\tif _, err = db.ExecContext(ctx, idTextIndex(c.TableName)); err != nil {\n"
+     "\t\t\treturn lazyerrors.Error(err)\n"
+     "\t\t}\n"
+     "\t}\n"),
+    ("internal/backends/sqlite/metadata/registry.go",
+     "\tif err != nil {\n\t\t_, _ = r.collectionDrop(ctx, dbName, collectionName)\n"
+     "\t\treturn false, lazyerrors.Error(err)\n\t}\n\n\treturn true, nil\n",
+     "\tif err != nil {\n\t\t_, _ = r.collectionDrop(ctx, dbName, collectionName)\n"
+     "\t\treturn false, lazyerrors.Error(err)\n\t}\n\n"
+     "\tif _, err = db.ExecContext(ctx, idTextIndex(tableName)); err != nil {\n"
+     "\t\t_, _ = r.collectionDrop(ctx, dbName, collectionName)\n"
+     "\t\treturn false, lazyerrors.Error(err)\n\t}\n\n\treturn true, nil\n"),
 ]
-BUILD_TAG = "arena1"
+#: Files added to FerretDB's source: (file in ``store/ferretdb/``, where it goes).
+FERRETDB_FILES = [
+    ("idrange.go", "internal/types/idrange.go"),
+    ("idrange_sqlite.go", "internal/backends/sqlite/idrange_sqlite.go"),
+    ("idtext_index.go", "internal/backends/sqlite/metadata/idtext_index.go"),
+]
+BUILD_TAG = "arena3"
 _PIDFILE = "embedded-db.json"
 _PR_SET_PDEATHSIG = 1
 
@@ -122,6 +205,8 @@ def _build_ferretdb(binary: Path) -> None:
         if text not in code:
             raise EmbeddedDatabaseError(f"cannot patch FerretDB: {text!r} not in {relative}")
         path.write_text(code.replace(text, replacement))
+    for name, relative in FERRETDB_FILES:
+        shutil.copyfile(Path(__file__).parent / "ferretdb" / name, source / relative)
     partial = binary.with_suffix(".partial")
     build = subprocess.run(
         [go, "build", "-trimpath", "-o", str(partial), "./cmd/ferretdb"],

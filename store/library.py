@@ -7,13 +7,15 @@ every race is settled by the database itself:
   wishlist, ratings, rating_sum}``.  ``id`` is the integer the API shows.  The
   four flag counters and the rating count and sum are maintained with ``$inc``,
   so ``stats`` is one lookup, however many users touched the game.
-- ``library_flags``: one document per set flag, ``{_id: "<user>:<igdb>:<flag>",
-  user_id, flag, game_id, igdb, name}``.  Setting a flag is an insert (a racing
-  second insert is a duplicate key), clearing it a delete by ``_id`` (only one
-  racer deletes), so a toggle is "delete it, or else insert it", retried until
-  one of the two applies: concurrent toggles each flip the flag exactly once.
-  The index ``(user_id, flag, game_id)`` serves the per-user lists and counts;
-  ``igdb`` and ``name`` are copied in so a list needs no join.
+- ``library_flags``: one document per set flag, ``{_id: "<user>:<flag>:<game
+  id>", user_id, flag, game_id, igdb, name}`` (the game id zero-padded, so the
+  ids of one user's flag sort by game: a list page is a range of ids,
+  ``store.pages``).  Setting a flag is an insert (a racing second insert is a
+  duplicate key), clearing it a delete by ``_id`` (only one racer deletes), so
+  a toggle is "delete it, or else insert it", retried until one of the two
+  applies: concurrent toggles each flip the flag exactly once.  ``igdb`` and
+  ``name`` are copied in so a list needs no join; the counter
+  ``flags:<user>:<flag>`` is the list's length.
 - ``library_ratings``: ``{_id: "<user>:<igdb>", user_id, game_id, igdb,
   rating}``: one per user and game by construction.
 
@@ -29,13 +31,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from store.counters import CounterRepository
 from store.indexes import Index
 from store.locks import KeyedLocks
+from store.pages import Entries, key
 
 FLAGS = ("played", "liked", "backlog", "wishlist")
 _RETRIES = 50
@@ -45,6 +48,14 @@ Game = dict[str, Any]
 
 def _game_key(igdb: int) -> str:
     return f"igdb:{igdb}"
+
+
+def flag_key(user_id: str, flag: str, game_id: int) -> str:
+    return key(f"{user_id}:{flag}", int(game_id))
+
+
+def flag_total(user_id: str, flag: str) -> str:
+    return f"flags:{user_id}:{flag}"
 
 
 class GameRepository:
@@ -84,24 +95,35 @@ class GameRepository:
 
 class LibraryRepository:
     def __init__(self, flags: AsyncCollection, ratings: AsyncCollection,
-                 locks: KeyedLocks) -> None:
+                 locks: KeyedLocks, counters: CounterRepository) -> None:
         self.flags = flags
         self.ratings = ratings
         self.locks = locks
+        self.counters = counters
+        self.entries = Entries(flags)
 
     def indexes(self) -> list[Index]:
-        return [Index(self.flags,
-                      [("user_id", ASCENDING), ("flag", ASCENDING), ("game_id", ASCENDING)])]
+        return []  # every read is by _id or a range of _id
 
-    async def flags_of(self, user_id: str, igdb: int) -> dict[str, bool]:
-        return {flag: await self.flags.find_one({"_id": f"{user_id}:{igdb}:{flag}"}) is not None
-                for flag in FLAGS}
+    async def flags_of(self, user_id: str, game: Game | None) -> dict[str, bool]:
+        if game is None:
+            return dict.fromkeys(FLAGS, False)
+        return {flag: await self.flags.find_one({"_id": flag_key(user_id, flag, game["id"])})
+                is not None for flag in FLAGS}
 
     async def set_flag(
         self, user_id: str, game: Game, flag: str, value: bool | None
     ) -> tuple[bool, bool]:
         """Set ``flag`` to ``value`` (toggle when ``None``); return (new value, changed)."""
-        key = f"{user_id}:{game['igdb']}:{flag}"
+        now_set, changed = await self._flip(user_id, game, flag, value)
+        if changed:
+            await self.counters.add(flag_total(user_id, flag), 1 if now_set else -1)
+        return now_set, changed
+
+    async def _flip(
+        self, user_id: str, game: Game, flag: str, value: bool | None
+    ) -> tuple[bool, bool]:
+        key = flag_key(user_id, flag, game["id"])
         for _ in range(_RETRIES):
             if value is not True:
                 if (await self.flags.delete_one({"_id": key})).deleted_count:
@@ -139,7 +161,7 @@ class LibraryRepository:
     async def page(
         self, user_id: str, flag: str, limit: int, offset: int
     ) -> tuple[list[dict[str, Any]], int]:
-        query = {"user_id": user_id, "flag": flag}
-        total = await self.flags.count_documents(query)
-        cursor = self.flags.find(query).sort("game_id", ASCENDING).skip(offset).limit(limit)
-        return await cursor.to_list(), total
+        """A page of the user's games with ``flag``, by game id: the page's
+        documents and one counter, however many games the user has."""
+        entries = await self.entries.page(f"{user_id}:{flag}", limit, offset)
+        return entries, await self.counters.value(flag_total(user_id, flag))

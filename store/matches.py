@@ -13,6 +13,7 @@ journal (``store.journal``); at start-up the newest of the two is used.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
@@ -20,7 +21,9 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from store.counters import CounterRepository
 from store.indexes import Index
+from store.pages import Entries, key
 
 Match = dict[str, Any]
 
@@ -36,14 +39,43 @@ COMPLETED_ORDERINGS = {
 }
 
 
+#: Orderings a page of completed matches is read from entries for
+#: (``store.pages``): by id, or by completion time (optionally bounded).
+ID_ORDERINGS = ("", "id", "-id")
+TIME_ORDERINGS = ("completion_timestamp", "-completion_timestamp", "end_timestamp",
+                  "-end_timestamp")
+
+
 def match_key(match_id: int) -> str:
     return str(match_id)
 
 
+def families(result: Match) -> list[str]:
+    """The lists a completed match is in: all of them, and its players'."""
+    return ["all", f"w:{result['winner']}", f"l:{result['loser']}", f"u:{result['winner']}",
+            f"u:{result['loser']}"]
+
+
+def completed_entries(result: Match) -> list[dict[str, Any]]:
+    match_id, done = int(result["id"]), result["completion_timestamp"]
+    return [entry for family in families(result) for entry in (
+        {"_id": key(family, "i", match_id), "match": match_key(match_id)},
+        {"_id": key(family, "t", done, match_id), "match": match_key(match_id)},
+    )]
+
+
 class MatchRepository:
-    def __init__(self, ongoing: AsyncCollection, completed: AsyncCollection) -> None:
+    """Ongoing and completed matches; pages of completed ones from
+    ``completed_entries`` (by id and by completion time, in all matches and
+    in each player's, as winner, as loser and either) with a counter per
+    list, so a page by player costs the page."""
+
+    def __init__(self, ongoing: AsyncCollection, completed: AsyncCollection,
+                 entries: Entries, counters: CounterRepository) -> None:
         self.ongoing = ongoing
         self.completed = completed
+        self.entries = entries
+        self.counters = counters
 
     def indexes(self) -> list[Index]:
         return [Index(self.completed, "id", unique=True)] + [
@@ -69,14 +101,49 @@ class MatchRepository:
     # -- completed ----------------------------------------------------------------
 
     async def store_completed(self, result: Match) -> None:
-        """Insert the completed match once; a replay after a crash changes nothing."""
+        """Insert the completed match and its entries once; a replay after a
+        crash adds what is missing and counts only what it added."""
         with contextlib.suppress(DuplicateKeyError):  # stored before the crash
             await self.completed.insert_one({"_id": match_key(result["id"]), **result})
+        added = await self.entries.add(completed_entries(result))
+        for family in families(result):
+            if key(family, "i", int(result["id"])) in added:
+                await self.counters.add(f"completed:{family}", 1)
 
     async def completed_by_id(self, match_id: int) -> Match | None:
         return await self.completed.find_one({"_id": match_key(match_id)})
 
     async def completed_page(
+        self, filters: dict[str, Any], ordering: str, limit: int, offset: int
+    ) -> tuple[list[Match], int]:
+        """A page of completed matches and the total before paging.
+
+        With at most one player filter, by id or by completion time (bounded
+        or not), the page is read from entries: it costs the page.  Other
+        orderings (by names, scores, elos, start time) and several player
+        filters at once are answered by a query over the collection.
+        """
+        players = [(name, filters[name]) for name in ("winner", "loser", "user")
+                   if name in filters]
+        after, before = filters.get("after"), filters.get("before")
+        if len(players) <= 1 and (ordering in TIME_ORDERINGS
+                                  or (ordering in ID_ORDERINGS and not (after or before))):
+            family = f"{players[0][0][0]}:{players[0][1]}" if players else "all"
+            by_time = ordering in TIME_ORDERINGS
+            list_name = f"{family}:{'t' if by_time else 'i'}"
+            descending = ordering.startswith("-")
+            entries = await self.entries.page(list_name, limit, offset, descending=descending,
+                                              low=after or "", high=before or "")
+            if after or before:
+                total = await self.entries.count(list_name, low=after or "", high=before or "")
+            else:
+                total = await self.counters.value(f"completed:{family}")
+            found = await asyncio.gather(*(self.completed.find_one({"_id": e["match"]})
+                                           for e in entries))
+            return [match for match in found if match is not None], total
+        return await self.completed_query(filters, ordering, limit, offset)
+
+    async def completed_query(
         self, filters: dict[str, Any], ordering: str, limit: int, offset: int
     ) -> tuple[list[Match], int]:
         query: dict[str, Any] = {}

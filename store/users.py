@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from store.counters import CounterRepository
 from store.indexes import Index
 from store.locks import KeyedLocks
+from store.pages import Entries, key
 from store.timestamps import format_timestamp, now
 
 User = dict[str, Any]
@@ -23,14 +26,32 @@ DEFAULT_ELO = 1000
 #: (the password hash in between); a claim that old without a user is a crash's.
 CLAIM_TIMEOUT = timedelta(minutes=10)
 
-# Sort keys for the orderings the API offers; ties fall back to sign-up order.
-USER_ORDERINGS: dict[str, list[tuple[str, int]]] = {
-    "elo": [("elo", ASCENDING), ("date_joined", ASCENDING)],
-    "-elo": [("elo", DESCENDING), ("date_joined", ASCENDING)],
-    "username": [("username", ASCENDING)],
-    "-username": [("username", DESCENDING)],
-    "": [("date_joined", ASCENDING), ("_id", ASCENDING)],
+# The orderings the API offers: the entries list each is read from, and in
+# which direction.  Ties fall back to sign-up order.
+USER_ORDERINGS: dict[str, tuple[str, bool]] = {
+    "elo": ("elo", False),  # elo, then date joined
+    "-elo": ("elo_desc", False),  # elo descending, then date joined
+    "username": ("name", False),
+    "-username": ("name", True),
+    "": ("joined", False),  # date joined, then id
 }
+TOTAL = "users"  # the counter of all users
+
+
+def user_entries(user: User) -> list[dict[str, Any]]:
+    """The user's entry in each ordered list (``store.pages``)."""
+    user_id, joined = user["_id"], user["date_joined"]
+    return [{"_id": key(*parts), "user_id": user_id} for parts in (
+        ("elo", int(user["elo"]), joined, user_id),
+        ("elo_desc", -int(user["elo"]), joined, user_id),
+        ("name", user["username"]),
+        ("joined", joined, user_id),
+    )]
+
+
+def elo_entry_ids(user: User, elo: int) -> list[str]:
+    return [key("elo", elo, user["date_joined"], user["_id"]),
+            key("elo_desc", -elo, user["date_joined"], user["_id"])]
 
 
 def stale_before() -> str:
@@ -51,14 +72,21 @@ class UserRepository:
     is hashed (a second claim is a duplicate key).  The unique ``username_lower``
     index on ``users`` stays the last guard.  Updates of one user are
     serialized in-process (``store.locks``).
+
+    The list of users is read from ``user_entries`` (``store.pages``): one
+    entry per user in each ordering, moved when the elo changes, and the
+    ``users`` counter.
     """
 
     def __init__(self, collection: AsyncCollection, names: AsyncCollection,
-                 claims: AsyncCollection, locks: KeyedLocks, *, exclusive: bool = False) -> None:
+                 claims: AsyncCollection, locks: KeyedLocks, entries: Entries,
+                 counters: CounterRepository, *, exclusive: bool = False) -> None:
         self.collection = collection
         self.names = names
         self.claims = claims
         self.locks = locks
+        self.entries = entries
+        self.counters = counters
         #: This process is the database's only writer (the embedded database).
         self.exclusive = exclusive
 
@@ -67,9 +95,6 @@ class UserRepository:
         return [
             # Case-insensitive uniqueness: a unique index on a lower-cased copy.
             Index(users, "username_lower", unique=True),
-            Index(users, "username"),
-            Index(users, [("elo", ASCENDING), ("date_joined", ASCENDING)]),
-            Index(users, "date_joined"),
             Index(users, "ongoing_match"),
         ]
 
@@ -111,10 +136,13 @@ class UserRepository:
             "is_admin": False,
             "token_generation": 0,
         }
+        await self.entries.add(user_entries(user))  # before: a reader skips a missing user
         try:
             await self.collection.insert_one(user)
         except DuplicateKeyError as exc:
+            await self.entries.remove(entry["_id"] for entry in user_entries(user))
             raise UsernameTaken(username) from exc
+        await self.counters.add(TOTAL, 1)
         return user
 
     async def _claim_name(self, lower: str, user_id: str) -> None:
@@ -145,9 +173,12 @@ class UserRepository:
         return user if user is not None and user["username"] == username else None
 
     async def page(self, ordering: str, limit: int, offset: int) -> tuple[list[User], int]:
-        total = await self.collection.count_documents({})
-        cursor = self.collection.find({}).sort(USER_ORDERINGS[ordering]).skip(offset).limit(limit)
-        return await cursor.to_list(), total
+        """A page of users in one of ``USER_ORDERINGS``, and how many there are:
+        ``limit`` entries and as many lookups by ``_id``, however many users."""
+        list_name, descending = USER_ORDERINGS[ordering]
+        entries = await self.entries.page(list_name, limit, offset, descending=descending)
+        users = await asyncio.gather(*(self.by_id(e["user_id"]) for e in entries))
+        return [user for user in users if user is not None], await self.counters.value(TOTAL)
 
     async def by_ids(self, user_ids: list[str]) -> dict[str, User]:
         return {user_id: user for user_id in user_ids
@@ -223,17 +254,24 @@ class UserRepository:
     async def all_claims(self) -> list[dict[str, Any]]:
         return await self.claims.find({}).to_list()
 
-    async def finish_match(self, user_id: str, match_id: int, elo: int) -> None:
-        """Set the elo a match left and release the user, once.
+    async def finish_match(self, user_id: str, match_id: int, elo: int, elo_before: int) -> None:
+        """Set the elo a match left and release the user, once; move the user's
+        entries in the elo orderings from ``elo_before`` to ``elo``.
 
         Guarded by ``ongoing_match``: a replay after a crash finds the user
         released and changes nothing; the elo is an absolute value computed
-        from the ratings before the match, so it is never applied twice.
+        from the ratings before the match, so it is never applied twice.  The
+        entries move is idempotent and runs on a replay too.
         """
         async with self.locks.hold(("users", user_id)):
             await self._set_if_in(user_id, match_id,
                                   {"elo": elo, "ongoing_match": None, "role": None})
             await self._drop_claim(user_id, match_id)
+        user = await self.by_id(user_id)
+        if user is not None and elo != elo_before:
+            await self.entries.add({"_id": entry_id, "user_id": user_id}
+                                   for entry_id in elo_entry_ids(user, elo))
+            await self.entries.remove(elo_entry_ids(user, elo_before))
 
     async def in_matches(self) -> list[User]:
         """Every user who is in some match."""

@@ -1,0 +1,54 @@
+// Arena's addition to FerretDB 1.24 (copied into internal/types at build time).
+//
+// A filter that is exactly {_id: {$gt|$gte|$lt|$lte: <string>, ...}}, a range
+// of string ids, is one the SQLite backend can answer from an index on the
+// id's text (internal/backends/sqlite), in id order, with a LIMIT: so a page
+// of such a collection costs the page, not the collection.  MongoDB compares
+// strings by their UTF-8 bytes (the simple collation) and a range on strings
+// matches strings only; SQLite's BINARY collation and a type check on the
+// stored schema give the same set in the same order.
+
+package types
+
+// IDBound is one bound of a string range on _id: an operator and its value.
+type IDBound struct {
+	Op    string // $gt, $gte, $lt or $lte
+	Value string
+}
+
+// IDRange returns the bounds of filter when it is a range of string ids and
+// nothing else; ok is false for any other filter.
+func IDRange(filter *Document) (bounds []IDBound, ok bool) {
+	if filter == nil || filter.Len() != 1 {
+		return nil, false
+	}
+
+	v, err := filter.Get("_id")
+	if err != nil {
+		return nil, false
+	}
+
+	ops, isDoc := v.(*Document)
+	if !isDoc || ops.Len() == 0 {
+		return nil, false
+	}
+
+	for _, op := range ops.Keys() {
+		switch op {
+		case "$gt", "$gte", "$lt", "$lte":
+		default:
+			return nil, false
+		}
+
+		value, _ := ops.Get(op)
+
+		s, isString := value.(string)
+		if !isString {
+			return nil, false
+		}
+
+		bounds = append(bounds, IDBound{Op: op, Value: s})
+	}
+
+	return bounds, true
+}
