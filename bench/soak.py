@@ -168,7 +168,7 @@ def journal_stats(data_dir: str, database: str = "arena") -> tuple[int, int]:
         db = client[database]
         documents = size = 0
         for name in db.list_collection_names():
-            if name.startswith("journal"):
+            if name.startswith("match_journal_"):
                 stats = db.command("collStats", name)
                 documents += stats.get("count", 0)
                 size += stats.get("size", 0)
