@@ -55,6 +55,8 @@ FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 #:    on the id's text, sorted by it when the find sorts by ``_id``, and cut
 #:    to ``skip + limit`` rows: a page costs the page.  Each collection gets
 #:    that index when it is made, and existing ones when the database opens.
+#:    A filter that is exactly ``{_id: {$in: [<strings>]}}`` (a page's items
+#:    fetched by the ids its entries name) is answered from the ``_id`` index.
 _ID_TEXT = "DefaultColumn + \"->>'$._id'\""
 FERRETDB_PATCHES = [
     ("internal/backends/sqlite/metadata/metadata.go",
@@ -85,6 +87,14 @@ FERRETDB_PATCHES = [
      "\t\tfor _, b := range bounds {\n"
      "\t\t\twhereClause += ` AND ` + metadata.IDTextColumn + " + "idRangeOps[b.Op] + ` ?`\n"
      "\t\t\targs = append(args, b.Value)\n"
+     "\t\t}\n"
+     "\t} else if ids, ok := types.IDSet(params.Filter); ok {\n"
+     "\t\t// Arena: a set of string ids, answered from the _id index\n"
+     "\t\twhereClause = ` WHERE ` + metadata.IDColumn + ` IN (?` + "
+     "strings.Repeat(`, ?`, len(ids)-1) + `)`\n"
+     "\t\targs = nil\n"
+     "\t\tfor _, id := range ids {\n"
+     "\t\t\targs = append(args, string(must.NotFail(sjson.MarshalSingleValue(id))))\n"
      "\t\t}\n"
      "\t}\n\n"
      "\tq += whereClause\n\tq += prepareOrderByClause(params.Sort)\n"),
@@ -135,7 +145,7 @@ FERRETDB_FILES = [
     ("idrange_sqlite.go", "internal/backends/sqlite/idrange_sqlite.go"),
     ("idtext_index.go", "internal/backends/sqlite/metadata/idtext_index.go"),
 ]
-BUILD_TAG = "arena3"
+BUILD_TAG = "arena4"
 _PIDFILE = "embedded-db.json"
 _PR_SET_PDEATHSIG = 1
 

@@ -13,7 +13,6 @@ journal (``store.journal``); at start-up the newest of the two is used.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import Any
 
@@ -138,9 +137,7 @@ class MatchRepository:
                 total = await self.entries.count(list_name, low=after or "", high=before or "")
             else:
                 total = await self.counters.value(f"completed:{family}")
-            found = await asyncio.gather(*(self.completed.find_one({"_id": e["match"]})
-                                           for e in entries))
-            return [match for match in found if match is not None], total
+            return await Entries.resolve(self.completed, [e["match"] for e in entries]), total
         return await self.completed_query(filters, ordering, limit, offset)
 
     async def completed_query(

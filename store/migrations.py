@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from store.library import FLAGS, flag_key, flag_total
 from store.matches import completed_entries, families
+from store.pages import Entries
 from store.users import TOTAL, user_entries
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ log = logging.getLogger("arena.store")
 
 LAYOUT = 2
 MARKER = "layout"
+BATCH = 1000  # entries written per insert
 
 
 async def migrate(store: Store) -> None:
@@ -35,22 +37,34 @@ async def migrate(store: Store) -> None:
     if marker is not None and marker.get("value", 0) >= LAYOUT:
         return
     totals: Counter[str] = Counter()
+    pending: list[dict[str, Any]] = []
+
+    async def add(entries: Entries, batch: list[dict[str, Any]], *, flush: bool = False) -> None:
+        pending.extend(batch)
+        if flush or len(pending) >= BATCH:
+            await entries.add(pending)
+            pending.clear()
+
     async for user in store.users.collection.find({}):
-        await store.users.entries.add(user_entries(user))
+        await add(store.users.entries, user_entries(user))
         totals[TOTAL] += 1
+    await add(store.users.entries, [], flush=True)
     async for match in store.matches.completed.find({}):
-        await store.matches.entries.add(completed_entries(match))
+        await add(store.matches.entries, completed_entries(match))
         for family in families(match):
             totals[f"completed:{family}"] += 1
+    await add(store.matches.entries, [], flush=True)
     flags = store.library.flags
+    old: list[str] = []
     for flag in await flags.find({}).to_list():  # read first: the pass adds to it
-        old_id = flag["_id"]
-        parts = old_id.split(":")
+        parts = flag["_id"].split(":")
         if len(parts) == 3 and parts[2] in FLAGS:  # layout 1: "<user>:<igdb>:<flag>"
-            await store.library.entries.add_one(
-                {**flag, "_id": flag_key(flag["user_id"], flag["flag"], flag["game_id"])})
-            await flags.delete_one({"_id": old_id})
+            await add(store.library.entries, [
+                {**flag, "_id": flag_key(flag["user_id"], flag["flag"], flag["game_id"])}])
+            old.append(flag["_id"])
         totals[flag_total(flag["user_id"], flag["flag"])] += 1
+    await add(store.library.entries, [], flush=True)
+    await store.library.entries.remove(old)  # only once each has its new key
     for name, value in totals.items():
         await counters.update_one({"_id": name}, {"$set": {"value": value}}, upsert=True)
     await counters.update_one({"_id": MARKER}, {"$set": {"value": LAYOUT}}, upsert=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -177,8 +176,8 @@ class UserRepository:
         ``limit`` entries and as many lookups by ``_id``, however many users."""
         list_name, descending = USER_ORDERINGS[ordering]
         entries = await self.entries.page(list_name, limit, offset, descending=descending)
-        users = await asyncio.gather(*(self.by_id(e["user_id"]) for e in entries))
-        return [user for user in users if user is not None], await self.counters.value(TOTAL)
+        users = await Entries.resolve(self.collection, [e["user_id"] for e in entries])
+        return users, await self.counters.value(TOTAL)
 
     async def by_ids(self, user_ids: list[str]) -> dict[str, User]:
         return {user_id: user for user_id in user_ids

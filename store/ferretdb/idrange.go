@@ -52,3 +52,45 @@ func IDRange(filter *Document) (bounds []IDBound, ok bool) {
 
 	return bounds, true
 }
+
+// IDSet returns the ids of filter when it is exactly {_id: {$in: [<string>, ...]}}
+// (at most 1000), which the SQLite backend answers from the _id index; ok is
+// false for any other filter.
+func IDSet(filter *Document) (ids []string, ok bool) {
+	if filter == nil || filter.Len() != 1 {
+		return nil, false
+	}
+
+	v, err := filter.Get("_id")
+	if err != nil {
+		return nil, false
+	}
+
+	ops, isDoc := v.(*Document)
+	if !isDoc || ops.Len() != 1 {
+		return nil, false
+	}
+
+	in, err := ops.Get("$in")
+	if err != nil {
+		return nil, false
+	}
+
+	values, isArray := in.(*Array)
+	if !isArray || values.Len() == 0 || values.Len() > 1000 {
+		return nil, false
+	}
+
+	for i := 0; i < values.Len(); i++ {
+		value, _ := values.Get(i)
+
+		s, isString := value.(string)
+		if !isString {
+			return nil, false
+		}
+
+		ids = append(ids, s)
+	}
+
+	return ids, true
+}
