@@ -88,6 +88,8 @@ class Batch:
     sends: list[Callable[[], None]] = field(default_factory=list)
     after: list[Callable[[], None]] = field(default_factory=list)
     claimed: list[str] = field(default_factory=list)
+    #: Releases reserved by the batch's leaves, called off if it is not stored.
+    releases: list[tuple[str, asyncio.Future[None]]] = field(default_factory=list)
 
 
 #: Most queued commands handled in one batch.
@@ -118,6 +120,8 @@ class MatchActor:
         #: by ``id`` of the join frame: (the claim's task, socket, frame, user
         #: id).  The end of the match settles them (``settle_joins``).
         self.joining: dict[int, tuple[asyncio.Task[None], Socket, dict[str, Any], str]] = {}
+        #: Frames from a user whose join is being claimed, handled after it, in order.
+        self.held: dict[str, list[Frame]] = {}
         self.batch: Batch | None = None
         self._spectators: tuple[list[str] | None, frozenset[str]] = (None, frozenset())
         #: user id -> (the user document it was made from, role, view)
@@ -250,6 +254,8 @@ class MatchActor:
             except Exception:
                 log.exception("match %s: storing a batch of %d failed", self.id, len(messages))
                 self.doc = batch.before
+                for user_id, done in batch.releases:  # they stay in: nothing to wait for
+                    self.forget_release(user_id, done, called_off=True)
                 for user_id in batch.claimed:
                     self.release_off_turn(user_id)
                 for message in messages:
@@ -474,6 +480,9 @@ class MatchActor:
         user_id = socket.user_id
         if user_id is None or self.sockets.get(user_id) is not socket:
             return  # replaced meanwhile
+        if user_id in self.held:  # the user's join is still being claimed: after it
+            self.held[user_id].append(message)
+            return
         handler = self.FRAME_HANDLERS.get(frame.get("type"))  # type: ignore[arg-type]
         if handler is None:
             self.reply_error(socket, frame, "unknown_type", f"Unknown type {frame.get('type')!r}.")
@@ -496,6 +505,7 @@ class MatchActor:
         task = asyncio.get_running_loop().create_task(
             self.claim_off_turn(socket, frame, user_id, role))
         self.joining[id(frame)] = (task, socket, frame, user_id)
+        self.held[user_id] = []
         return None  # answered when the claim comes back (``on_claimed``)
 
     async def settle_joins(self) -> None:
@@ -504,6 +514,11 @@ class MatchActor:
         that follow are turned away, and releasing twice changes nothing)."""
         pending = list(self.joining.values())
         self.joining.clear()
+        for held in self.held.values():
+            for message in held:
+                self.reply_error(message.socket, message.message, "not_found",
+                                 "The match is over.")
+        self.held.clear()
         if not pending:
             return
         await asyncio.wait([task for task, *_ in pending])
@@ -536,8 +551,16 @@ class MatchActor:
             self.post(Claimed(socket, frame, None, False, failed=True))
 
     async def on_claimed(self, message: Claimed) -> None:
+        """The join's claim is back: finish the join, then handle what the
+        user sent meanwhile, in order."""
+        entry = self.joining.pop(id(message.frame), None)
+        held = self.held.pop(entry[3], []) if entry is not None else []
+        await self.finish_join(message)
+        for later in held:
+            await self.on_frame(later)
+
+    async def finish_join(self, message: Claimed) -> None:
         socket, frame, user = message.socket, message.frame, message.user
-        self.joining.pop(id(frame), None)
         if message.failed:
             self.reply_error(socket, frame, "internal_error",
                              "The server could not apply that; nothing changed.")
@@ -678,34 +701,56 @@ class MatchActor:
         self.disconnected.discard(user_id)
         self.clear_timer("grace", user_id)
         seq = await self.commit(draft)
+        done = self.reserve_release(user_id)  # a claim for the user waits from now
+        if socket is not None and frame is not None:
+            ack = orjson.dumps({"type": "ack", "id": frame.get("id"), "seq": seq})
+            done.add_done_callback(lambda f: None if f.cancelled() else socket.send(ack))
 
         def release() -> None:
             if self.role_of(self.doc, user_id) is None:  # (not back in meanwhile)
                 self.users.pop(user_id, None)  # a crowd that comes and goes leaves nothing
                 self._views.pop(user_id, None)
-            task = self.release_off_turn(user_id)
-            if socket is not None and frame is not None:
-                ack = orjson.dumps({"type": "ack", "id": frame.get("id"), "seq": seq})
-                task.add_done_callback(lambda _: socket.send(ack))
+            self.release_off_turn(user_id, done)
 
         self.once_stored(release)
+        if self.batch is not None:
+            self.batch.releases.append((user_id, done))
         return seq
 
-    def release_off_turn(self, user_id: str) -> asyncio.Task[None]:
+    def reserve_release(self, user_id: str) -> asyncio.Future[None]:
+        """A future that is done when the user's release from this match is
+        (``release_off_turn``); a claim for the user waits for it."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.releasing[user_id] = done
+        return done
+
+    def forget_release(self, user_id: str, done: asyncio.Future[None], *,
+                       called_off: bool = False) -> None:
+        """The release is over (or, ``called_off``, will not happen: no ack)."""
+        if not done.done():
+            if called_off:
+                done.cancel()
+            else:
+                done.set_result(None)
+        if self.releasing.get(user_id) is done:
+            del self.releasing[user_id]
+
+    def release_off_turn(self, user_id: str,
+                         done: asyncio.Future[None] | None = None) -> asyncio.Future[None]:
         """Take the user out of this match in the database without holding up
         the actor; a later claim for the same user waits for it."""
+        done = done if done is not None else self.reserve_release(user_id)
+
         async def release() -> None:
             try:
                 await self.store.users.release(user_id, self.id)
             except Exception:  # the next start reconciles (``Registry.restore``)
                 log.exception("match %s: releasing %s failed", self.id, user_id)
             finally:
-                if self.releasing.get(user_id) is task:
-                    del self.releasing[user_id]
+                self.forget_release(user_id, done)
 
-        task = asyncio.get_running_loop().create_task(release())
-        self.releasing[user_id] = task
-        return task
+        asyncio.get_running_loop().create_task(release())
+        return done
 
     # -- REST ------------------------------------------------------------------------
 
