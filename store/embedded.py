@@ -78,26 +78,30 @@ FERRETDB_PATCHES = [
      "\t\t\tmust.BeTrue(isRange)\n"
      "\t\t\tsortValue = params.Sort.Map()[\"_id\"].(int64)\n"
      "\t\t}\n"),
+    ("internal/backends/collection.go",
+     "\t\tparams = new(ExplainParams)\n\t}\n\n\tif params.Sort.Len() != 0 {\n"
+     "\t\tmust.BeTrue(params.Sort.Len() == 1)\n"
+     "\t\tsortValue := params.Sort.Map()[\"$natural\"].(int64)\n",
+     "\t\tparams = new(ExplainParams)\n\t}\n\n\tif params.Sort.Len() != 0 {\n"
+     "\t\tmust.BeTrue(params.Sort.Len() == 1)\n"
+     "\t\tsortValue, natural := params.Sort.Map()[\"$natural\"].(int64)\n"
+     "\t\tif !natural { // Arena: {_id: 1 | -1}, with a range of string ids only\n"
+     "\t\t\t_, isRange := types.IDRange(params.Filter)\n"
+     "\t\t\tmust.BeTrue(isRange)\n"
+     "\t\t\tsortValue = params.Sort.Map()[\"_id\"].(int64)\n"
+     "\t\t}\n"),
     ("internal/backends/sqlite/collection.go",
      "\tq += whereClause\n\tq += prepareOrderByClause(params.Sort)\n",
-     "\tif bounds, ok := types.IDRange(params.Filter); ok {\n"
-     "\t\t// Arena: a range of string ids, answered from the index on the id's text\n"
-     "\t\twhereClause = ` WHERE ` + metadata.IDTypeColumn + ` = 'string'`\n"
-     "\t\targs = nil\n"
-     "\t\tfor _, b := range bounds {\n"
-     "\t\t\twhereClause += ` AND ` + metadata.IDTextColumn + " + "idRangeOps[b.Op] + ` ?`\n"
-     "\t\t\targs = append(args, b.Value)\n"
-     "\t\t}\n"
-     "\t} else if ids, ok := types.IDSet(params.Filter); ok {\n"
-     "\t\t// Arena: a set of string ids, answered from the _id index\n"
-     "\t\twhereClause = ` WHERE ` + metadata.IDColumn + ` IN (?` + "
-     "strings.Repeat(`, ?`, len(ids)-1) + `)`\n"
-     "\t\targs = nil\n"
-     "\t\tfor _, id := range ids {\n"
-     "\t\t\targs = append(args, string(must.NotFail(sjson.MarshalSingleValue(id))))\n"
-     "\t\t}\n"
+     "\tif clause, clauseArgs, ok := arenaIDClause(params.Filter); ok {\n"
+     "\t\twhereClause, args = clause, clauseArgs\n"
      "\t}\n\n"
      "\tq += whereClause\n\tq += prepareOrderByClause(params.Sort)\n"),
+    ("internal/backends/sqlite/collection.go",
+     "\torderByClause := prepareOrderByClause(params.Sort)\n",
+     "\tif clause, clauseArgs, ok := arenaIDClause(params.Filter); ok {\n"
+     "\t\tfilterPushdown, whereClause, args = true, clause, clauseArgs\n"
+     "\t}\n\n"
+     "\torderByClause := prepareOrderByClause(params.Sort)\n"),
     ("internal/backends/sqlite/query.go",
      "\tif sort.Len() != 1 {\n\t\treturn \"\"\n\t}\n",
      "\tif sort.Len() != 1 {\n\t\treturn \"\"\n\t}\n\n"
@@ -109,6 +113,20 @@ FERRETDB_PATCHES = [
      "\t\treturn \" ORDER BY \" + metadata.IDTextColumn\n"
      "\t}\n"),
     ("internal/handler/msg_find.go",
+     "\tif !h.DisablePushdown && params.Filter.Len() == 0 && params.Sort.Len() == 0 && "
+     "params.Skip == 0 {\n\t\tqp.Limit = params.Limit\n\t}\n",
+     "\tif !h.DisablePushdown && params.Filter.Len() == 0 && params.Sort.Len() == 0 && "
+     "params.Skip == 0 {\n\t\tqp.Limit = params.Limit\n\t}\n\n"
+     "\t// Arena: a range of string ids sorted by _id is answered in order by the\n"
+     "\t// backend, so the first skip + limit rows are all the page needs.\n"
+     "\tif _, ok := types.IDRange(params.Filter); ok && !h.DisablePushdown && "
+     "params.Sort.Len() == 1 && params.Sort.Keys()[0] == \"_id\" {\n"
+     "\t\tqp.Sort = params.Sort\n"
+     "\t\tif params.Limit != 0 {\n"
+     "\t\t\tqp.Limit = params.Limit + params.Skip\n"
+     "\t\t}\n"
+     "\t}\n"),
+    ("internal/handler/msg_explain.go",
      "\tif !h.DisablePushdown && params.Filter.Len() == 0 && params.Sort.Len() == 0 && "
      "params.Skip == 0 {\n\t\tqp.Limit = params.Limit\n\t}\n",
      "\tif !h.DisablePushdown && params.Filter.Len() == 0 && params.Sort.Len() == 0 && "
@@ -145,7 +163,7 @@ FERRETDB_FILES = [
     ("idrange_sqlite.go", "internal/backends/sqlite/idrange_sqlite.go"),
     ("idtext_index.go", "internal/backends/sqlite/metadata/idtext_index.go"),
 ]
-BUILD_TAG = "arena4"
+BUILD_TAG = "arena5"
 _PIDFILE = "embedded-db.json"
 _PR_SET_PDEATHSIG = 1
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from bson import Int64
 from pymongo import ASCENDING, DESCENDING
 
 from store import Store
@@ -165,3 +166,24 @@ async def test_a_database_from_before_entries_is_migrated_at_start_up(store: Sto
     assert listed == 4 and [g["game_id"] for g in games] == [1, 2, 3, 4]
     assert (await store.library.flags.find_one({"_id": flag_key(fan, "liked", 2)}))["igdb"] == 12
     assert await store.library.flags.find_one({"_id": f"{fan}:12:liked"}) is None
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_page_and_its_items_are_read_from_indexes(store: Store) -> None:
+    """The two queries of a page, as the database plans them: the range of
+    entries (filtered, sorted and limited by the index on their ids) and
+    the items by ``$in`` on ``_id``; neither reads the collection."""
+    users = [await make_user(store, f"indexed{n}") for n in range(30)]
+    page = await store.db.command("explain", {
+        "find": "user_entries", "filter": {"_id": {"$gte": "elo:", "$lt": "elo;"}},
+        "sort": {"_id": -1}, "skip": Int64(5), "limit": Int64(10)})
+    items = await store.db.command("explain", {
+        "find": "users", "filter": {"_id": {"$in": [u["_id"] for u in users[:10]]}}})
+    if "filterPushdown" in page:  # the embedded FerretDB
+        assert page["filterPushdown"] and page["sortPushdown"] and page["limitPushdown"], page
+        plan = str(page["queryPlanner"])
+        assert "USING INDEX" in plan and "arena_id_text" in plan and "TEMP B-TREE" not in plan
+        assert items["filterPushdown"] and "USING INDEX" in str(items["queryPlanner"]), items
+    else:  # MongoDB
+        assert "COLLSCAN" not in str(page["queryPlanner"]), page
+        assert "COLLSCAN" not in str(items["queryPlanner"]), items
