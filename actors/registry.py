@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from actors.ending import finish_cancelling, finish_ending
 from actors.games import GAMES
 from actors.match import MatchActor
 from actors.messages import Checkpoint
 from actors.metrics import Metrics
+from config import Config
 from store import Store
 from store.matches import match_key
 from store.timestamps import now
-
-if TYPE_CHECKING:
-    from server import Config
 
 log = logging.getLogger("arena.registry")
 

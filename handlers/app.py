@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tornado.httputil import HTTPConnection, HTTPMessageDelegate
 from tornado.web import Application, URLSpec
 
+from config import Config
 from handlers.accounts import LoginHandler, LogoutHandler, SignUpHandler, TokenHandler
 from handlers.base import NotFoundHandler, dumps, envelope_error, is_envelope_path
 from handlers.context import AppContext
@@ -32,9 +33,6 @@ from handlers.matches import (
 from handlers.ops import HealthHandler, MetricsHandler, OpenAPIHandler
 from handlers.socket import MatchSocket
 from handlers.users import MeHandler, UserDetailHandler, UsersHandler
-
-if TYPE_CHECKING:
-    from server import Config
 
 # (path template, handler).  ``{name}`` is a path segment passed to the method.
 ROUTES: list[tuple[str, type]] = [

@@ -8,13 +8,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from config import Config
 from handlers.credentials import PasswordHasher
 from handlers.throttle import LoginThrottle
 from store import Store
 
 if TYPE_CHECKING:
     from actors.registry import Registry
-    from server import Config
 
 
 @dataclass

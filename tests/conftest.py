@@ -16,10 +16,10 @@ import pymongo
 import pytest
 
 from actors.registry import Registry
+from config import Config
 from handlers.app import make_app, make_server
 from handlers.context import AppContext
 from handlers.credentials import PasswordHasher
-from server import Config
 from store import Store
 from store.embedded import EmbeddedDatabase
 from tests.client import Api

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server import Config
+from config import Config
 from tests.client import Api
 from tests.play import attach, create_match, table, throw
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from server import Config
+from config import Config
 from tests.client import Api
 from tests.play import create_match
 

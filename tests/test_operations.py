@@ -9,10 +9,10 @@ from tornado.testing import bind_unused_port
 from tornado.web import RequestHandler
 from tornado.websocket import WebSocketHandler
 
+from config import Config
 from handlers.app import ROUTES, make_app
 from handlers.context import AppContext
 from handlers.credentials import PasswordHasher
-from server import Config
 from store import Store
 from store.embedded import EmbeddedDatabase
 from tests.client import Api

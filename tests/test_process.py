@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from server import Config
+from config import Config
 from tests.client import PASSWORD
 from tests.process import ServerProcess, database_pid, run_cli, wait_until_dead
 

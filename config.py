@@ -1,0 +1,141 @@
+"""Every setting of the server: the ``Config`` dataclass and its command line.
+
+Each field is a flag (``--name``) with an environment twin (``ARENA_<NAME>``,
+or the field's ``env``); the flag wins, then the environment, then the
+default.  The parser is made from the fields, so the two cannot disagree,
+and ``--help`` lists exactly what ``Config`` holds.  ``server.py``, the
+handlers and the actors all read their settings from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Config:
+    """Every setting of the server, with its default."""
+
+    address: str = field(default="127.0.0.1", metadata={"help": "listen address"})
+    port: int = field(default=8000, metadata={"help": "listen port (0: any free port)"})
+    data_dir: Path = field(default=Path("./var/"), metadata={
+        "help": "folder for the embedded database and the generated secret"})
+    mongodb_uri: str = field(default="", metadata={
+        "help": "use this MongoDB instead of the embedded database", "env": "MONGODB_URI",
+        "secret": True})
+    database: str = field(default="arena", metadata={"help": "database name"})
+    embedded_sync: str = field(default="normal", metadata={
+        "help": "the embedded FerretDB's SQLite sync: normal (survives a crash of the "
+                "server or database, not a power loss, like MongoDB's default write concern) "
+                "or full (an fsync per commit)", "choices": ("normal", "full")})
+    cookie_secret: str = field(default="", metadata={
+        "help": "secret for signed cookies and API tokens (default: generated and kept "
+                "in DATA_DIR/secret.key; give the same one to every process)", "secret": True})
+    grace_period: float = field(default=30.0, metadata={
+        "help": "seconds a disconnected participant has to come back"})
+    turn_timeout: float = field(default=60.0, metadata={
+        "help": "seconds a player has for a turn (connect4) or a round (rps)"})
+    idle_timeout: float = field(default=600.0, metadata={
+        "help": "seconds an unstarted match lives without its host attached"})
+    journal_interval: float = field(default=0.005, metadata={
+        "help": "least seconds between two writes of the match journal; what is appended "
+                "meanwhile goes in one write (longer: fewer writes and less CPU under load, "
+                "an append waits up to that much longer)"})
+    checkpoint_interval: float = field(default=30.0, metadata={
+        "help": "seconds between checkpoints of live matches into a fresh journal segment "
+                "(older segments are dropped then)"})
+    elo_k: float = field(default=100.0, metadata={"help": "elo K factor"})
+    shutdown_timeout: float = field(default=10.0, metadata={
+        "help": "on SIGTERM, seconds to let requests in flight finish (and the most each "
+                "later closing step may take)"})
+    default_game: str = field(default="rps", metadata={"help": "game of a match created "
+                                                                "without one (rps, connect4)"})
+    frame_limit: int = field(default=4096, metadata={
+        "help": "largest client WebSocket frame in bytes (larger: close 1009)"})
+    rate_limit: float = field(default=20.0, metadata={
+        "help": "client frames per second per socket"})
+    rate_burst: int = field(default=40, metadata={"help": "frames a socket may send in a burst"})
+    outgoing_limit: int = field(default=256, metadata={
+        "help": "frames queued to one socket before it is closed as too slow (1008)"})
+    socket_send_buffer: int = field(default=0, metadata={
+        "help": "kernel send buffer per WebSocket in bytes (0: the OS default); smaller "
+                "buffers find slow readers sooner and hold less memory per socket"})
+    body_limit: int = field(default=65536, metadata={"help": "largest request body in bytes"})
+    header_timeout: float = field(default=10.0, metadata={
+        "help": "seconds a connection has to send a request's headers (from connecting, "
+                "or from the previous answer on a kept-alive connection) before it is closed"})
+    body_timeout: float = field(default=60.0, metadata={
+        "help": "seconds a request has to send its body before the connection is closed"})
+    connections_per_address: int = field(default=256, metadata={
+        "help": "most connections one client address may hold while they speak HTTP "
+                "(WebSockets, once open, do not count; 0: no bound)"})
+    allowed_origins: str = field(default="", metadata={
+        "help": "comma-separated extra origins allowed for cookie-authenticated sockets"})
+    bcrypt_rounds: int = field(default=12, metadata={"help": "bcrypt cost (lower only in tests)"})
+    event_loop: str = field(default="uvloop", metadata={
+        "help": "uvloop (libuv, faster sockets and callbacks) or asyncio (the standard "
+                "library's loop)", "choices": ("uvloop", "asyncio")})
+    log_level: str = field(default="info", metadata={"help": "debug, info, warning, error"})
+
+    @property
+    def origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
+
+    def describe(self) -> list[str]:
+        """``name = value`` lines for the start-up log, secrets masked."""
+        lines = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("secret") and value:
+                value = re.sub(r"//[^@/]*@", "//***@", str(value)) if "://" in str(value) \
+                    else "***"
+            lines.append(f"  {f.name} = {value}")
+        return lines
+
+
+_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "Path": Path}
+
+
+def _env_name(f: Any) -> str:
+    return f.metadata.get("env", "ARENA_" + f.name.upper())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="server.py",
+        description="Arena game server.  Commands: (none) serve; "
+                    "'admin grant USERNAME' / 'admin revoke USERNAME' manage administrators.",
+    )
+    parser.add_argument("command", nargs="*", help="admin grant|revoke USERNAME")
+    for f in fields(Config):
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"), dest=f.name, type=_TYPES[f.type], default=None,
+            help=f"{f.metadata['help']} [env {_env_name(f)}; default {f.default}]",
+        )
+    return parser
+
+
+def parse(argv: list[str] | None = None) -> tuple[Config, list[str]]:
+    parser = build_parser()
+    args = parser.parse_intermixed_args(argv)
+    values: dict[str, Any] = {}
+    for f in fields(Config):
+        given = getattr(args, f.name)
+        if given is None and _env_name(f) in os.environ:
+            given = _TYPES[f.type](os.environ[_env_name(f)])
+        if given is not None:
+            values[f.name] = given
+    command = list(args.command)
+    if command and not (len(command) == 3 and command[0] == "admin"
+                        and command[1] in ("grant", "revoke")):
+        parser.error("commands: admin grant USERNAME | admin revoke USERNAME")
+    for f in fields(Config):
+        allowed = f.metadata.get("choices")
+        if allowed and values.get(f.name, f.default) not in allowed:
+            parser.error(f"--{f.name.replace('_', '-')} must be one of {', '.join(allowed)}")
+    return Config(**values), command
