@@ -61,6 +61,35 @@ BATCH_BYTES = 8 << 20
 INTERVAL = 0.005
 
 
+# -- the record codec: pure, so it is tested without a database -----------------
+
+
+def encode_record(match: dict[str, Any]) -> bytes:
+    """One journal record: the match's id, its ``seq`` and the whole document."""
+    return bson.encode({"m": match["id"], "seq": match["seq"], "doc": match})
+
+
+def pack(records: list[bytes]) -> dict[str, Any]:
+    """A batch of records as the document one write stores (zlib level 1)."""
+    return {"z": bson.Binary(zlib.compress(b"".join(records), 1))}
+
+
+def unpack(batch: dict[str, Any], options: Any = bson.DEFAULT_CODEC_OPTIONS) -> list[Any]:
+    """The records of a stored batch (also batches from before compression,
+    which held them raw in ``records``)."""
+    raw = zlib.decompress(batch["z"]) if "z" in batch else batch["records"]
+    return bson.decode_all(raw, options)
+
+
+def fold(newest: dict[int, dict[str, Any]], records: list[Any]) -> None:
+    """Keep in ``newest`` each match's newest state: the highest ``seq``, and
+    between equal ones the later record (see ``Journal.latest``)."""
+    for record in records:
+        known = newest.get(record["m"])
+        if known is None or record["seq"] >= known["seq"]:
+            newest[record["m"]] = record["doc"]
+
+
 class Journal:
     def __init__(self, db: AsyncDatabase, *, interval: float = INTERVAL) -> None:
         self.db = db
@@ -93,8 +122,7 @@ class Journal:
         """
         self.start()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.queue.append((bson.encode({"m": match["id"], "seq": match["seq"], "doc": match}),
-                           future))
+        self.queue.append((encode_record(match), future))
         self.wakeup.set()
         await future
 
@@ -112,9 +140,8 @@ class Journal:
             done: asyncio.Future[None] = loop.create_future()
             self.in_flight = done
             try:
-                records = b"".join(record for record, _ in batch)
                 await self.db[PREFIX + str(self.segment)].insert_one(
-                    {"z": bson.Binary(zlib.compress(records, 1))})
+                    pack([record for record, _ in batch]))
             except Exception as exc:  # every append in the batch fails with it
                 for _, future in batch:
                     if not future.done():
@@ -166,11 +193,7 @@ class Journal:
         newest: dict[int, dict[str, Any]] = {}
         for number in await self.segments():
             async for batch in self.db[PREFIX + str(number)].find({}).sort("_id", 1):
-                records = zlib.decompress(batch["z"]) if "z" in batch else batch["records"]
-                for record in bson.decode_all(records, self.db.codec_options):
-                    known = newest.get(record["m"])
-                    if known is None or record["seq"] >= known["seq"]:
-                        newest[record["m"]] = record["doc"]
+                fold(newest, unpack(batch, self.db.codec_options))
         return newest
 
     async def close(self) -> None:
