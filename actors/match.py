@@ -145,6 +145,25 @@ class MatchActor:
         if not self.doc["is_started"]:
             self.set_timer("idle", None, self.config.idle_timeout)
 
+    @property
+    def live(self) -> bool:
+        """Whether the match is still being played or waited for (not over)."""
+        return not self.finished
+
+    def stop(self, code: int = 1001,
+             reason: str = "Server shutting down") -> asyncio.Task[None] | None:
+        """Stop the actor where it stands (server shutdown): close its sockets
+        with ``code``, drop its timers and cancel its coroutine, which is
+        returned to be awaited.  Nothing is stored: the journal and the
+        ongoing document already hold every state a client has seen."""
+        for socket in list(self.sockets.values()):
+            socket.close(code, reason)
+        self.finished = True
+        self.cancel_timers()
+        if self.task is not None:
+            self.task.cancel()
+        return self.task
+
     def post(self, message: Any) -> None:
         if self.finished:
             self.turn_away(message)

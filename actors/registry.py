@@ -140,14 +140,8 @@ class Registry:
         if self.checkpointer is not None:
             self.checkpointer.cancel()
             await asyncio.gather(self.checkpointer, return_exceptions=True)
-        for actor in list(self.actors.values()):
-            for socket in list(actor.sockets.values()):
-                socket.close(1001, "Server shutting down")
-            actor.finished = True
-            actor.cancel_timers()
-            if actor.task is not None:
-                actor.task.cancel()
-        tasks = [a.task for a in self.actors.values() if a.task is not None]
+        tasks = [task for actor in list(self.actors.values())
+                 if (task := actor.stop()) is not None]
         await asyncio.gather(*tasks, return_exceptions=True)
         self.actors.clear()
 

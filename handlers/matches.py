@@ -41,7 +41,7 @@ class MatchHandler(BaseHandler):
 
     def actor(self, match_id: str) -> MatchActor:
         actor = self.registry.get(int(match_id)) if match_id.isdigit() else None
-        if actor is None or actor.finished:
+        if actor is None or not actor.live:
             raise errors.not_found()
         return actor
 
@@ -81,7 +81,7 @@ class OngoingMatchesHandler(MatchHandler):
         limit, offset = self.query.page()
         matches = []
         for actor in sorted(self.registry.actors.values(), key=lambda a: a.id):
-            if actor.finished:
+            if not actor.live:
                 continue
             view = actor.representation()
             host_elo = view["host"]["elo"]

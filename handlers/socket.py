@@ -91,7 +91,7 @@ class MatchSocket(WebSocketHandler):
             stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF,
                                      self.ctx.config.socket_send_buffer)
         actor = self.registry.get(int(match_id)) if match_id.isdigit() else None
-        if actor is None or actor.finished:
+        if actor is None or not actor.live:
             self.close(4404, "No such match")
             return
         self.actor = actor
