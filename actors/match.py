@@ -49,7 +49,7 @@ from actors.messages import (
     Detach,
     Frame,
     Socket,
-    Tick,
+    Timeout,
     error_frame,
 )
 from actors.views import completed_view, user_view
@@ -312,8 +312,8 @@ class MatchActor:
             await self.on_detach(message)
         elif isinstance(message, Cancel):
             await self.on_cancel(message)
-        elif isinstance(message, Tick):
-            await self.on_tick(message)
+        elif isinstance(message, Timeout):
+            await self.on_timeout(message)
         elif isinstance(message, Claimed):
             await self.on_claimed(message)
         elif isinstance(message, Checkpoint):
@@ -790,7 +790,7 @@ class MatchActor:
     def set_timer(self, kind: str, key: Any, delay: float) -> None:
         self.clear_timer(kind, key)
         loop = asyncio.get_running_loop()
-        self.timers[(kind, key)] = loop.call_later(delay, self.post, Tick(kind, key))
+        self.timers[(kind, key)] = loop.call_later(delay, self.post, Timeout(kind, key))
 
     def clear_timer(self, kind: str, key: Any) -> None:
         handle = self.timers.pop((kind, key), None)
@@ -807,22 +807,22 @@ class MatchActor:
 
         Each round of rps restarts the clock, so a restart only moves the
         deadline; the timer already set stays, and when it fires before the
-        deadline ``on_tick`` sets it again for the rest (one timer per
+        deadline ``on_timeout`` sets it again for the rest (one timer per
         ``turn_timeout`` instead of a cancel and a new timer per round).
         """
         self.turn_deadline = asyncio.get_running_loop().time() + self.config.turn_timeout
         if ("turn", None) not in self.timers:
             self.set_timer("turn", None, self.config.turn_timeout)
 
-    async def on_tick(self, tick: Tick) -> None:
-        if self.timers.pop((tick.kind, tick.key), None) is None:
+    async def on_timeout(self, timeout: Timeout) -> None:
+        if self.timers.pop((timeout.kind, timeout.key), None) is None:
             return  # cleared or replaced after it fired
-        if tick.kind == "idle":
+        if timeout.kind == "idle":
             if not self.doc["is_started"] and self.doc["host_id"] not in self.sockets:
                 await self.cancel(self.draft())
-        elif tick.kind == "grace":
-            await self.grace_expired(tick.key)
-        elif tick.kind == "turn":
+        elif timeout.kind == "grace":
+            await self.grace_expired(timeout.key)
+        elif timeout.kind == "turn":
             if not self.doc["is_started"]:
                 return
             left = self.turn_deadline - asyncio.get_running_loop().time()

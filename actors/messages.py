@@ -84,7 +84,7 @@ class Checkpoint:
 
 
 @dataclass
-class Tick:
+class Timeout:
     """A clock ran out: ``kind`` "grace" (``key``: the user), "turn" or "idle" (no key)."""
 
     kind: str
