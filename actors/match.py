@@ -258,12 +258,7 @@ class MatchActor:
         batch = self.batch = Batch(before=self.doc)
         try:
             for message in messages:
-                try:
-                    await self.dispatch(message)
-                except Exception:
-                    log.exception("match %s: command %r failed", self.id,
-                                  type(message).__name__)
-                    batch.sends.append(lambda m=message: self.answer_failure(m))
+                await self.handle(message)  # its replies wait in the batch (``emit``)
         finally:
             self.batch = None
         if self.doc is not batch.before:

@@ -31,13 +31,12 @@ from typing import Any
 
 import pymongo
 import uvloop
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
-from tornado.websocket import WebSocketClientConnection, websocket_connect
+from tornado.httpclient import AsyncHTTPClient
+from tornado.websocket import WebSocketClientConnection
 
 from bench.idle import http_json, new_user
 from bench.server import ArenaProcess, rss_bytes
-
-SEQ = re.compile(rb'"seq":(\d+)')
+from bench.sockets import EventOrder, open_socket
 
 
 class Socket:
@@ -45,8 +44,7 @@ class Socket:
 
     def __init__(self, connection: WebSocketClientConnection, seq: int) -> None:
         self.connection = connection
-        self.last = seq
-        self.gaps = 0
+        self.order = EventOrder(seq)
         self.ended = asyncio.get_running_loop().create_future()
         self.replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.ids = 0
@@ -54,21 +52,13 @@ class Socket:
 
     @classmethod
     async def open(cls, url: str, match_id: int, token: str) -> Socket:
-        connection = await websocket_connect(HTTPRequest(
-            url.replace("http://", "ws://") + f"/ws/matches/{match_id}",
-            headers={"Authorization": f"Token {token}"}))
-        snapshot = json.loads(await connection.read_message())
+        connection, snapshot = await open_socket(url, match_id, token)
         return cls(connection, snapshot["seq"])
 
     async def read(self) -> None:
         while (message := await self.connection.read_message()) is not None:
             data = message.encode() if isinstance(message, str) else message
-            if data.startswith(b'{"type":"event"'):
-                found = SEQ.search(data)
-                seq = int(found.group(1)) if found else -1
-                if seq != self.last + 1:
-                    self.gaps += 1
-                self.last = seq
+            if self.order.see(data):
                 if (b'"kind":"ended"' in data or b'"kind":"cancelled"' in data) \
                         and not self.ended.done():
                     self.ended.set_result(None)
@@ -124,7 +114,7 @@ async def play_forever(url: str, host: str, challenger: str, spectator: str,
             for task in (*throwers, watcher):
                 task.cancel()
             await asyncio.gather(*throwers, watcher, return_exceptions=True)
-            tally.gaps += sum(seat.gaps for seat in seats)
+            tally.gaps += sum(seat.order.gaps for seat in seats)
             for seat in seats:
                 seat.close()
         except Exception as exc:  # counted, and the pair starts over
@@ -157,7 +147,7 @@ async def watch(url: str, match_id: int, token: str, over: asyncio.Future[None],
                 if not over.done():
                     await socket.command("leave")
         finally:
-            tally.gaps += socket.gaps
+            tally.gaps += socket.order.gaps
             socket.close()
 
 

@@ -35,13 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
-from tornado.websocket import WebSocketClientConnection, websocket_connect
+from tornado.httpclient import AsyncHTTPClient
+from tornado.websocket import WebSocketClientConnection
 
 from bench.idle import http_json, new_user
 from bench.server import ArenaProcess
-
-SEQ = re.compile(rb'"seq":(\d+)')
+from bench.sockets import EventOrder, open_socket
 
 
 def cpu_seconds(pid: int) -> float:
@@ -52,35 +51,22 @@ def cpu_seconds(pid: int) -> float:
 class Watcher:
     """One spectator socket: joins, then checks every event's seq follows the last."""
 
-    def __init__(self, connection: WebSocketClientConnection) -> None:
+    def __init__(self, connection: WebSocketClientConnection, seq: int) -> None:
         self.connection = connection
-        self.last = 0
-        self.events = 0
-        self.gaps = 0
+        self.order = EventOrder(seq)
         self.reader: asyncio.Task[None] | None = None
 
     @classmethod
     async def join(cls, url: str, match_id: int, token: str) -> Watcher:
-        connection = await websocket_connect(HTTPRequest(
-            url.replace("http://", "ws://") + f"/ws/matches/{match_id}",
-            headers={"Authorization": f"Token {token}"}))
-        watcher = cls(connection)
-        snapshot = json.loads(await connection.read_message())
-        watcher.last = snapshot["seq"]
+        connection, snapshot = await open_socket(url, match_id, token)
+        watcher = cls(connection, snapshot["seq"])
         connection.write_message(json.dumps({"type": "join", "role": "spectator", "id": 1}))
         watcher.reader = asyncio.get_running_loop().create_task(watcher.read())
         return watcher
 
     async def read(self) -> None:
         while (message := await self.connection.read_message()) is not None:
-            data = message.encode() if isinstance(message, str) else message
-            if data.startswith(b'{"type":"event"'):
-                match = SEQ.search(data)
-                seq = int(match.group(1)) if match else -1
-                if seq != self.last + 1:
-                    self.gaps += 1
-                self.last = seq
-                self.events += 1
+            self.order.see(message.encode() if isinstance(message, str) else message)
 
     async def leave(self) -> None:
         self.connection.write_message(json.dumps({"type": "leave", "id": 2}))
@@ -90,10 +76,7 @@ class Watcher:
 
 async def flicker(url: str, match_id: int, token: str, seconds: float) -> int:
     """Join and leave as a spectator ten times a second over one socket; the pairs done."""
-    connection = await websocket_connect(HTTPRequest(
-        url.replace("http://", "ws://") + f"/ws/matches/{match_id}",
-        headers={"Authorization": f"Token {token}"}))
-    await connection.read_message()  # snapshot
+    connection, _ = await open_socket(url, match_id, token)
     loop = asyncio.get_running_loop()
     deadline, pairs, n = loop.time() + seconds, 0, 0
     next_at = loop.time()
@@ -155,9 +138,9 @@ async def spectate(url: str, match_id: int, tokens: list[str], attached: int, ch
     await asyncio.sleep(2)  # the last events arrive
     every = list(watchers.values()) + finished
     results.put({"rapid_pairs_per_s": round(rapid_pairs / seconds, 1),
-                 "sockets": len(every), "gaps": sum(w.gaps for w in every),
-                 "events": sum(w.events for w in every),
-                 "max_last": max(w.last for w in every),
+                 "sockets": len(every), "gaps": sum(w.order.gaps for w in every),
+                 "events": sum(w.order.events for w in every),
+                 "max_last": max(w.order.last for w in every),
                  "closed_early": sum(1 for w in watchers.values()
                                      if w.connection.close_code is not None)})
 
@@ -167,10 +150,7 @@ def spectator_process(*args: Any) -> None:
 
 
 async def ping_and_sample(url: str, match_id: int, token: str, seconds: float) -> dict[str, Any]:
-    connection = await websocket_connect(HTTPRequest(
-        url.replace("http://", "ws://") + f"/ws/matches/{match_id}",
-        headers={"Authorization": f"Token {token}"}))
-    await connection.read_message()  # snapshot
+    connection, _ = await open_socket(url, match_id, token)
     client = AsyncHTTPClient(force_instance=True)
     rtts: list[float] = []
     depths: list[int] = []

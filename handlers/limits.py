@@ -131,12 +131,10 @@ class ArenaHTTPServer(HTTPServer):
         self.per_address = per_address
         self.by_address: Counter[str] = Counter()
         self.host_of: dict[IOStream, str] = {}
-        self.refused_connections = 0
 
     def handle_stream(self, stream: IOStream, address: Any) -> None:
         host = address[0] if isinstance(address, tuple) else str(address)
         if self.per_address and self.by_address[host] >= self.per_address:
-            self.refused_connections += 1
             stream.close()
             return
         self.by_address[host] += 1

@@ -58,6 +58,43 @@ FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 #:    A filter that is exactly ``{_id: {$in: [<strings>]}}`` (a page's items
 #:    fetched by the ids its entries name) is answered from the ``_id`` index.
 _ID_TEXT = "DefaultColumn + \"->>'$._id'\""
+
+
+def _sort_contract(params: str) -> tuple[str, str, str]:
+    """The backend contract's check of a sort (for ``QueryParams`` or
+    ``ExplainParams``): ``{_id: 1 | -1}`` is allowed beside ``$natural``, with
+    a range of string ids only."""
+    head = (f"\t\tparams = new({params})\n\t}}\n\n\tif params.Sort.Len() != 0 {{\n"
+            "\t\tmust.BeTrue(params.Sort.Len() == 1)\n")
+    return ("internal/backends/collection.go",
+            head + "\t\tsortValue := params.Sort.Map()[\"$natural\"].(int64)\n",
+            head + "\t\tsortValue, natural := params.Sort.Map()[\"$natural\"].(int64)\n"
+            "\t\tif !natural { // Arena: {_id: 1 | -1}, with a range of string ids only\n"
+            "\t\t\t_, isRange := types.IDRange(params.Filter)\n"
+            "\t\t\tmust.BeTrue(isRange)\n"
+            "\t\t\tsortValue = params.Sort.Map()[\"_id\"].(int64)\n"
+            "\t\t}\n")
+
+
+def _page_pushdown(handler: str) -> tuple[str, str, str]:
+    """In ``find`` and its ``explain``: a range of string ids sorted by
+    ``_id`` is answered in order by the backend, so the first skip + limit
+    rows are all the page needs."""
+    limit = ("\tif !h.DisablePushdown && params.Filter.Len() == 0 && params.Sort.Len() == 0 && "
+             "params.Skip == 0 {\n\t\tqp.Limit = params.Limit\n\t}\n")
+    return (f"internal/handler/{handler}", limit,
+            limit + "\n"
+            "\t// Arena: a range of string ids sorted by _id is answered in order by the\n"
+            "\t// backend, so the first skip + limit rows are all the page needs.\n"
+            "\tif _, ok := types.IDRange(params.Filter); ok && !h.DisablePushdown && "
+            "params.Sort.Len() == 1 && params.Sort.Keys()[0] == \"_id\" {\n"
+            "\t\tqp.Sort = params.Sort\n"
+            "\t\tif params.Limit != 0 {\n"
+            "\t\t\tqp.Limit = params.Limit + params.Skip\n"
+            "\t\t}\n"
+            "\t}\n")
+
+
 FERRETDB_PATCHES = [
     ("internal/backends/sqlite/metadata/metadata.go",
      "IDColumn = DefaultColumn + \"->'$._id'\"",
@@ -66,30 +103,7 @@ FERRETDB_PATCHES = [
      f"\tIDTextColumn = {_ID_TEXT}\n\n"
      "\t// IDTypeColumn is the _id's type as the stored schema records it.\n"
      "\tIDTypeColumn = DefaultColumn + `->>'$.\"$s\".p._id.t'`"),
-    ("internal/backends/collection.go",
-     "\t\tparams = new(QueryParams)\n\t}\n\n\tif params.Sort.Len() != 0 {\n"
-     "\t\tmust.BeTrue(params.Sort.Len() == 1)\n"
-     "\t\tsortValue := params.Sort.Map()[\"$natural\"].(int64)\n",
-     "\t\tparams = new(QueryParams)\n\t}\n\n\tif params.Sort.Len() != 0 {\n"
-     "\t\tmust.BeTrue(params.Sort.Len() == 1)\n"
-     "\t\tsortValue, natural := params.Sort.Map()[\"$natural\"].(int64)\n"
-     "\t\tif !natural { // Arena: {_id: 1 | -1}, with a range of string ids only\n"
-     "\t\t\t_, isRange := types.IDRange(params.Filter)\n"
-     "\t\t\tmust.BeTrue(isRange)\n"
-     "\t\t\tsortValue = params.Sort.Map()[\"_id\"].(int64)\n"
-     "\t\t}\n"),
-    ("internal/backends/collection.go",
-     "\t\tparams = new(ExplainParams)\n\t}\n\n\tif params.Sort.Len() != 0 {\n"
-     "\t\tmust.BeTrue(params.Sort.Len() == 1)\n"
-     "\t\tsortValue := params.Sort.Map()[\"$natural\"].(int64)\n",
-     "\t\tparams = new(ExplainParams)\n\t}\n\n\tif params.Sort.Len() != 0 {\n"
-     "\t\tmust.BeTrue(params.Sort.Len() == 1)\n"
-     "\t\tsortValue, natural := params.Sort.Map()[\"$natural\"].(int64)\n"
-     "\t\tif !natural { // Arena: {_id: 1 | -1}, with a range of string ids only\n"
-     "\t\t\t_, isRange := types.IDRange(params.Filter)\n"
-     "\t\t\tmust.BeTrue(isRange)\n"
-     "\t\t\tsortValue = params.Sort.Map()[\"_id\"].(int64)\n"
-     "\t\t}\n"),
+    *(_sort_contract(params) for params in ("QueryParams", "ExplainParams")),
     ("internal/backends/sqlite/collection.go",
      "\tq += whereClause\n\tq += prepareOrderByClause(params.Sort)\n",
      "\tif clause, clauseArgs, ok := arenaIDClause(params.Filter); ok {\n"
@@ -112,34 +126,7 @@ FERRETDB_PATCHES = [
      "\t\t}\n"
      "\t\treturn \" ORDER BY \" + metadata.IDTextColumn\n"
      "\t}\n"),
-    ("internal/handler/msg_find.go",
-     "\tif !h.DisablePushdown && params.Filter.Len() == 0 && params.Sort.Len() == 0 && "
-     "params.Skip == 0 {\n\t\tqp.Limit = params.Limit\n\t}\n",
-     "\tif !h.DisablePushdown && params.Filter.Len() == 0 && params.Sort.Len() == 0 && "
-     "params.Skip == 0 {\n\t\tqp.Limit = params.Limit\n\t}\n\n"
-     "\t// Arena: a range of string ids sorted by _id is answered in order by the\n"
-     "\t// backend, so the first skip + limit rows are all the page needs.\n"
-     "\tif _, ok := types.IDRange(params.Filter); ok && !h.DisablePushdown && "
-     "params.Sort.Len() == 1 && params.Sort.Keys()[0] == \"_id\" {\n"
-     "\t\tqp.Sort = params.Sort\n"
-     "\t\tif params.Limit != 0 {\n"
-     "\t\t\tqp.Limit = params.Limit + params.Skip\n"
-     "\t\t}\n"
-     "\t}\n"),
-    ("internal/handler/msg_explain.go",
-     "\tif !h.DisablePushdown && params.Filter.Len() == 0 && params.Sort.Len() == 0 && "
-     "params.Skip == 0 {\n\t\tqp.Limit = params.Limit\n\t}\n",
-     "\tif !h.DisablePushdown && params.Filter.Len() == 0 && params.Sort.Len() == 0 && "
-     "params.Skip == 0 {\n\t\tqp.Limit = params.Limit\n\t}\n\n"
-     "\t// Arena: a range of string ids sorted by _id is answered in order by the\n"
-     "\t// backend, so the first skip + limit rows are all the page needs.\n"
-     "\tif _, ok := types.IDRange(params.Filter); ok && !h.DisablePushdown && "
-     "params.Sort.Len() == 1 && params.Sort.Keys()[0] == \"_id\" {\n"
-     "\t\tqp.Sort = params.Sort\n"
-     "\t\tif params.Limit != 0 {\n"
-     "\t\t\tqp.Limit = params.Limit + params.Skip\n"
-     "\t\t}\n"
-     "\t}\n"),
+    *(_page_pushdown(handler) for handler in ("msg_find.go", "msg_explain.go")),
     ("internal/backends/sqlite/metadata/registry.go",
      "\tr.colls[dbName] = colls\n",
      "\tr.colls[dbName] = colls\n\n"
@@ -163,7 +150,7 @@ FERRETDB_FILES = [
     ("idrange_sqlite.go", "internal/backends/sqlite/idrange_sqlite.go"),
     ("idtext_index.go", "internal/backends/sqlite/metadata/idtext_index.go"),
 ]
-BUILD_TAG = "arena5"
+BUILD_TAG = "arena6"
 _PIDFILE = "embedded-db.json"
 _PR_SET_PDEATHSIG = 1
 

@@ -15,21 +15,21 @@ FerretDB (its build adds exactly that, ``store.embedded``), so a page costs
 length is a counter (``store.counters``), kept beside the entries, because
 counting a range would cost the range.
 
-Entries are written after the decision they follow from (the user, the
-completed match, the flag) and every write is idempotent (an insert that
+Entries are written beside what they list (a user's just before the user,
+so that a crash between the two leaves an entry a reader skips; a completed
+match's and an elo move's just after) and every write is idempotent (an insert that
 finds its entry is a no-op, a delete that finds none too), so a step replayed
 after a crash converges; a reader skips an entry whose item is gone.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 #: Integers in keys: offset so negatives sort first, zero-padded to this width.
 NUMBER_OFFSET = 10**12
@@ -45,6 +45,14 @@ def number(value: int) -> str:
 
 def key(*parts: Any) -> str:
     return ":".join(number(p) if isinstance(p, int) else str(p) for p in parts)
+
+
+def bounds(list_name: str, low: str = "", high: str = "") -> dict[str, str]:
+    """The ``_id`` range of a list's entries whose keys lie in ``[low, high]``
+    (key parts after the list name; ``high`` takes in every key it starts,
+    since ``;`` comes right after the ``:`` that separates parts)."""
+    return {"$gte": f"{list_name}:{low}",
+            "$lt": f"{list_name}:{high};" if high else f"{list_name};"}
 
 
 class Entries:
@@ -69,12 +77,6 @@ class Entries:
             return {entry["_id"] for entry in batch} - taken
         return {entry["_id"] for entry in batch}
 
-    async def add_one(self, entry: dict[str, Any]) -> bool:
-        with contextlib.suppress(DuplicateKeyError):
-            await self.collection.insert_one(entry)
-            return True
-        return False
-
     async def remove(self, ids: Iterable[str]) -> None:
         for entry_id in ids:
             await self.collection.delete_one({"_id": entry_id})
@@ -82,11 +84,8 @@ class Entries:
     async def page(self, list_name: str, limit: int, offset: int, *,
                    descending: bool = False, low: str = "", high: str = "") -> list[dict[str, Any]]:
         """A page of list ``list_name``, optionally within ``[low, high]``
-        (key parts after the list name; ``high`` inclusive of everything it
-        starts)."""
-        bounds = {"$gte": f"{list_name}:{low}",
-                  "$lt": f"{list_name}:{high};" if high else f"{list_name};"}
-        cursor = (self.collection.find({"_id": bounds})
+        (``bounds``)."""
+        cursor = (self.collection.find({"_id": bounds(list_name, low, high)})
                   .sort("_id", DESCENDING if descending else ASCENDING)
                   .skip(offset).limit(limit))
         return await cursor.to_list()
@@ -102,6 +101,4 @@ class Entries:
 
     async def count(self, list_name: str, *, low: str = "", high: str = "") -> int:
         """The entries of a list within bounds: costs the entries counted."""
-        bounds = {"$gte": f"{list_name}:{low}",
-                  "$lt": f"{list_name}:{high};" if high else f"{list_name};"}
-        return await self.collection.count_documents({"_id": bounds})
+        return await self.collection.count_documents({"_id": bounds(list_name, low, high)})

@@ -266,8 +266,10 @@ class UserRepository:
             await self._set_if_in(user_id, match_id,
                                   {"elo": elo, "ongoing_match": None, "role": None})
             await self._drop_claim(user_id, match_id)
+        if elo == elo_before:
+            return
         user = await self.by_id(user_id)
-        if user is not None and elo != elo_before:
+        if user is not None:
             await self.entries.add({"_id": entry_id, "user_id": user_id}
                                    for entry_id in elo_entry_ids(user, elo))
             await self.entries.remove(elo_entry_ids(user, elo_before))

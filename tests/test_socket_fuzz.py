@@ -200,11 +200,10 @@ class MatchMachine(RuleBasedStateMachine):
     @rule(user=st.sampled_from(USERS), raw=RAW_JUNK)
     def raw_junk(self, user: str, raw: str) -> None:
         try:
-            json.loads(raw)
-            parsed = True
+            parsed = json.loads(raw)
         except ValueError:
-            parsed = False
-        if parsed and isinstance(json.loads(raw), dict):
+            parsed = None
+        if isinstance(parsed, dict):
             return  # a dict is a frame: the other rules cover those
         self.send(user, None, raw)
 

@@ -19,17 +19,8 @@ type IDBound struct {
 // IDRange returns the bounds of filter when it is a range of string ids and
 // nothing else; ok is false for any other filter.
 func IDRange(filter *Document) (bounds []IDBound, ok bool) {
-	if filter == nil || filter.Len() != 1 {
-		return nil, false
-	}
-
-	v, err := filter.Get("_id")
-	if err != nil {
-		return nil, false
-	}
-
-	ops, isDoc := v.(*Document)
-	if !isDoc || ops.Len() == 0 {
+	ops, ok := idOperators(filter)
+	if !ok {
 		return nil, false
 	}
 
@@ -57,17 +48,8 @@ func IDRange(filter *Document) (bounds []IDBound, ok bool) {
 // (at most 1000), which the SQLite backend answers from the _id index; ok is
 // false for any other filter.
 func IDSet(filter *Document) (ids []string, ok bool) {
-	if filter == nil || filter.Len() != 1 {
-		return nil, false
-	}
-
-	v, err := filter.Get("_id")
-	if err != nil {
-		return nil, false
-	}
-
-	ops, isDoc := v.(*Document)
-	if !isDoc || ops.Len() != 1 {
+	ops, ok := idOperators(filter)
+	if !ok || ops.Len() != 1 {
 		return nil, false
 	}
 
@@ -93,4 +75,24 @@ func IDSet(filter *Document) (ids []string, ok bool) {
 	}
 
 	return ids, true
+}
+
+// idOperators returns the operator document of filter when filter is exactly
+// {_id: {<operators>}} with at least one operator.
+func idOperators(filter *Document) (*Document, bool) {
+	if filter == nil || filter.Len() != 1 {
+		return nil, false
+	}
+
+	v, err := filter.Get("_id")
+	if err != nil {
+		return nil, false
+	}
+
+	ops, isDoc := v.(*Document)
+	if !isDoc || ops.Len() == 0 {
+		return nil, false
+	}
+
+	return ops, true
 }
