@@ -24,7 +24,8 @@ from actors.messages import Attach, Detach, Frame, error_frame
 from actors.registry import Registry
 from handlers.base import identify, user_for_token
 from handlers.context import AppContext
-from handlers.frames import FrameProtocol, text_frame
+from handlers.frames import FrameProtocol
+from handlers.rfc6455 import text_frame
 
 AUTH_TIMEOUT = 10.0
 

@@ -23,8 +23,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.client import Api
 from tests.play import create_match
-
-FRAME_LIMIT = 4096  # the default ``frame_limit`` the test server runs with
+from tests.rfc6455_cases import FRAME_LIMIT, HUGE_HEADER, VIOLATIONS, client_frame
 
 
 async def new_match(api: Api) -> tuple[int, str]:
@@ -96,23 +95,6 @@ async def test_a_message_over_the_limit_closes_with_1009(
 # -- hand-made frames ------------------------------------------------------------------
 
 
-def client_frame(opcode: int, payload: bytes, *, fin: bool = True, masked: bool = True,
-                 rsv: int = 0, mask: bytes | None = None) -> bytes:
-    first = (0x80 if fin else 0) | rsv | opcode
-    size = len(payload)
-    mask_bit = 0x80 if masked else 0
-    if size < 126:
-        header = struct.pack("!BB", first, mask_bit | size)
-    elif size < 1 << 16:
-        header = struct.pack("!BBH", first, mask_bit | 126, size)
-    else:
-        header = struct.pack("!BBQ", first, mask_bit | 127, size)
-    if not masked:
-        return header + payload
-    key = mask if mask is not None else os.urandom(4)
-    return header + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-
-
 def text(data: dict[str, Any]) -> bytes:
     return client_frame(0x1, json.dumps(data).encode())
 
@@ -181,27 +163,7 @@ async def raw_socket(api: Api, base_url: str) -> RawSocket:
 
 
 @pytest.mark.gen_test(timeout=30)
-@pytest.mark.parametrize(("frames", "code"), [
-    ([client_frame(0x1, b'{"type":"ping"}', masked=False)], 1002),
-    ([client_frame(0x9, b"", masked=False)], 1002),
-    ([client_frame(0x1, b'{"type":"ping"}', rsv=0x40)], 1002),
-    ([client_frame(0x3, b"")], 1002),
-    ([client_frame(0xB, b"")], 1002),
-    ([client_frame(0x9, b"x" * 126)], 1002),
-    ([client_frame(0x9, b"x", fin=False)], 1002),
-    ([client_frame(0x0, b"orphan")], 1002),
-    ([client_frame(0x1, b'{"type":', fin=False), client_frame(0x1, b'"ping"}')], 1002),
-    ([client_frame(0x1, b'{"type":"\xff"}')], 1007),
-    ([client_frame(0x1, b'{"type":"\xc3', fin=False), client_frame(0x0, b'"}')], 1007),
-    ([client_frame(0x8, b"\x03")], 1002),
-    ([client_frame(0x8, struct.pack("!H", 1005))], 1002),
-    ([client_frame(0x8, struct.pack("!H", 999))], 1002),
-    ([client_frame(0x8, struct.pack("!H", 1000) + b"\xff")], 1007),
-    ([client_frame(0x1, b"x" * (FRAME_LIMIT + 1))], 1009),
-], ids=["unmasked", "unmasked-empty-ping", "reserved-bits", "opcode-3", "opcode-11", "long-ping",
-        "fragmented-ping", "orphan-continuation", "message-inside-fragments",
-        "bad-utf8", "bad-utf8-across-fragments", "one-byte-close", "close-1005",
-        "close-999", "close-reason-bad-utf8", "over-limit"])
+@pytest.mark.parametrize(("frames", "code"), VIOLATIONS)
 async def test_a_broken_frame_fails_the_connection_with_its_code(
         api: Api, base_url: str, frames: list[bytes], code: int) -> None:
     raw = await raw_socket(api, base_url)
@@ -213,7 +175,7 @@ async def test_a_broken_frame_fails_the_connection_with_its_code(
 async def test_an_oversized_frame_is_refused_on_its_header(api: Api, base_url: str) -> None:
     raw = await raw_socket(api, base_url)
     # Only the header of a 1 GiB frame is sent: the server must not wait for the payload.
-    raw.write(struct.pack("!BBQ", 0x81, 0xFF, 1 << 30) + os.urandom(4))
+    raw.write(HUGE_HEADER)
     assert await raw.close_code() == 1009
 
 
