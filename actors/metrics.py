@@ -1,4 +1,5 @@
-"""What the live-match side counts, for ``/metrics`` (Prometheus text)."""
+"""What the live matches count, for ``/metrics`` (Prometheus text); the sockets'
+own counts are ``handlers.context.SocketCounts``."""
 
 from __future__ import annotations
 
@@ -12,10 +13,8 @@ WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 @dataclass
 class Metrics:
-    frames_in: int = 0
     frames_out: int = 0
     moves: int = 0
-    slow_closes: int = 0
     write_count: int = 0
     write_seconds: float = 0.0
     write_buckets: list[int] = field(default_factory=lambda: [0] * (len(WRITE_BUCKETS) + 1))
@@ -28,16 +27,12 @@ class Metrics:
         # cumulative), the slowest ones counting only in +Inf
         self.write_buckets[bisect_left(WRITE_BUCKETS, seconds)] += 1
 
-    def lines(self, *, live_matches: int, sockets: int, mailbox_depth: int) -> list[str]:
+    def lines(self, *, live_matches: int, mailbox_depth: int) -> list[str]:
         lines = [
             "# TYPE arena_live_matches gauge", f"arena_live_matches {live_matches}",
-            "# TYPE arena_sockets gauge", f"arena_sockets {sockets}",
             "# TYPE arena_mailbox_depth gauge", f"arena_mailbox_depth {mailbox_depth}",
-            "# TYPE arena_frames_in_total counter", f"arena_frames_in_total {self.frames_in}",
             "# TYPE arena_frames_out_total counter", f"arena_frames_out_total {self.frames_out}",
             "# TYPE arena_moves_total counter", f"arena_moves_total {self.moves}",
-            "# TYPE arena_slow_reader_closes_total counter",
-            f"arena_slow_reader_closes_total {self.slow_closes}",
             "# TYPE arena_db_write_seconds histogram",
         ]
         for bound, count in zip(WRITE_BUCKETS, accumulate(self.write_buckets), strict=False):

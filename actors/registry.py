@@ -35,11 +35,15 @@ class Registry:
         self.config = config
         self.metrics = Metrics()
         self.actors: dict[int, MatchActor] = {}
-        self.sockets = 0  # attached sockets, kept by the socket handler
         self.checkpointer: asyncio.Task[None] | None = None
 
     def get(self, match_id: int) -> MatchActor | None:
         return self.actors.get(match_id)
+
+    def ongoing(self) -> list[MatchActor]:
+        """The live matches' actors, by match id (the ones ending are left out)."""
+        return sorted((actor for actor in self.actors.values() if actor.live),
+                      key=lambda actor: actor.id)
 
     def drop(self, actor: MatchActor) -> None:
         if self.actors.get(actor.id) is actor:
@@ -147,6 +151,6 @@ class Registry:
 
     def collect(self) -> list[str]:
         return self.metrics.lines(
-            live_matches=len(self.actors), sockets=self.sockets,
+            live_matches=len(self.actors),
             mailbox_depth=sum(a.mailbox.qsize() for a in self.actors.values()),
         )

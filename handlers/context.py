@@ -18,6 +18,27 @@ if TYPE_CHECKING:
 
 
 @dataclass
+class SocketCounts:
+    """What the match sockets count for ``/metrics``; only ``handlers.socket``
+    changes it (the actors count what they send: ``actors.metrics``)."""
+
+    #: sockets between ``open`` and ``on_close``
+    open: int = 0
+    #: client frames received (before the rate limit)
+    frames_in: int = 0
+    #: sockets closed for reading too slowly (1008)
+    slow_closes: int = 0
+
+    def lines(self) -> list[str]:
+        return [
+            "# TYPE arena_sockets gauge", f"arena_sockets {self.open}",
+            "# TYPE arena_frames_in_total counter", f"arena_frames_in_total {self.frames_in}",
+            "# TYPE arena_slow_reader_closes_total counter",
+            f"arena_slow_reader_closes_total {self.slow_closes}",
+        ]
+
+
+@dataclass
 class AppContext:
     config: Config
     store: Store
@@ -25,6 +46,7 @@ class AppContext:
     secret: bytes
     registry: Registry | None = None
     http_requests: Counter[tuple[str, int]] = field(default_factory=Counter)
+    sockets: SocketCounts = field(default_factory=SocketCounts)
     #: Functions that return Prometheus text lines for ``/metrics``.
     collectors: list[Callable[[], Iterable[str]]] = field(default_factory=list)
     #: REST requests begun and not yet finished (counted by ``BaseHandler``).

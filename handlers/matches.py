@@ -80,9 +80,7 @@ class OngoingMatchesHandler(MatchHandler):
         max_elo = self.query.integer("max_elo")
         limit, offset = self.query.page()
         matches = []
-        for actor in sorted(self.registry.actors.values(), key=lambda a: a.id):
-            if not actor.live:
-                continue
+        for actor in self.registry.ongoing():
             view = actor.representation()
             host_elo = view["host"]["elo"]
             if is_full is not None and (view["challenger"] is not None) != is_full:

@@ -51,6 +51,7 @@ class MetricsHandler(BaseHandler):
             lines.append(
                 f'arena_http_requests_total{{method="{method}",status="{status}"}} {count}'
             )
+        lines += self.ctx.sockets.lines()
         for collect in self.ctx.collectors:
             lines.extend(collect())
         self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")

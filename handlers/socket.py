@@ -38,7 +38,7 @@ class MatchSocket(WebSocketHandler):
         self.bad_credentials = False
         self.actor: MatchActor | None = None
         self.closed = False
-        self.counted = False  # in ``registry.sockets``: from ``open`` to ``on_close``
+        self.counted = False  # in ``ctx.sockets.open``: from ``open`` to ``on_close``
         self.tokens = float(context.config.rate_burst)
         self.refilled = time.monotonic()
         self.violations = 0
@@ -86,7 +86,7 @@ class MatchSocket(WebSocketHandler):
             # attached now would hold the seat with nobody behind it.
             return
         self.counted = True
-        self.registry.sockets += 1
+        self.ctx.sockets.open += 1
         if self.ctx.config.socket_send_buffer:
             stream = self.ws_connection.stream  # type: ignore[union-attr]
             stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF,
@@ -116,7 +116,7 @@ class MatchSocket(WebSocketHandler):
         self.closed = True
         if self.counted:
             self.counted = False
-            self.registry.sockets -= 1
+            self.ctx.sockets.open -= 1
         if self.auth_timer is not None:
             IOLoop.current().remove_timeout(self.auth_timer)  # type: ignore[arg-type]
         if self.actor is not None and self.user_id is not None:
@@ -125,7 +125,7 @@ class MatchSocket(WebSocketHandler):
     # -- frames in -----------------------------------------------------------------
 
     def on_message(self, message: str | bytes) -> Any:
-        self.registry.metrics.frames_in += 1
+        self.ctx.sockets.frames_in += 1
         if not self.within_rate():
             return
         try:
@@ -186,7 +186,7 @@ class MatchSocket(WebSocketHandler):
         if self.closed or not isinstance(connection, FrameProtocol) or connection.is_closing():
             return
         if connection.pending >= self.ctx.config.outgoing_limit:
-            self.registry.metrics.slow_closes += 1
+            self.ctx.sockets.slow_closes += 1
             self.close(1008, "Too slow to read")
             return
         connection.queue(text_frame(text))

@@ -10,7 +10,7 @@ def test_the_write_histogram_is_cumulative_like_prometheus_buckets() -> None:
     for seconds in (0.0005, 0.001, 0.003, 0.2, 2.0):
         metrics.observe_write(seconds)
     lines = dict(line.rsplit(" ", 1) for line in
-                 metrics.lines(live_matches=0, sockets=0, mailbox_depth=0)
+                 metrics.lines(live_matches=0, mailbox_depth=0)
                  if line.startswith("arena_db_write_seconds"))
     bucket = 'arena_db_write_seconds_bucket{le="%s"}'
     assert lines[bucket % "0.001"] == "2"  # 1 ms itself is in the 1 ms bucket
