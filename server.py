@@ -18,29 +18,13 @@ import contextlib
 import fcntl
 import gc
 import logging
-import os
-import secrets
 import signal
 import sys
-from collections.abc import Awaitable
 from typing import Any
 
 from config import Config, parse
 
 log = logging.getLogger("arena")
-
-
-def load_secret(config: Config) -> bytes:
-    """The configured secret, or one generated once and kept in the data directory."""
-    if config.cookie_secret:
-        return config.cookie_secret.encode()
-    path = config.data_dir / "secret.key"
-    if not path.exists():
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
 
 
 # -- serving ------------------------------------------------------------------
@@ -49,25 +33,11 @@ def load_secret(config: Config) -> bytes:
 async def serve(config: Config, uri: str, *, indexed_lookups: bool = True) -> None:
     from tornado.netutil import bind_sockets
 
-    from actors.registry import Registry
-    from handlers.app import make_app, make_server
-    from handlers.context import AppContext
-    from handlers.credentials import PasswordHasher
-    from store import Store
+    from handlers.arena import Arena
 
-    store = Store(uri, config.database, exclusive=not config.mongodb_uri,
-                  indexed_lookups=indexed_lookups, journal_interval=config.journal_interval)
-    await store.ensure_indexes()
-    await store.migrate()
-    hasher = PasswordHasher(rounds=config.bcrypt_rounds)
-    registry = Registry(store, config)
-    await registry.restore()
-    context = AppContext(config=config, store=store, hasher=hasher, secret=load_secret(config),
-                         registry=registry)
-    context.collectors.append(registry.collect)
-    server = make_server(make_app(context), config)
+    arena = await Arena.open(config, uri, indexed_lookups=indexed_lookups)
     sockets = bind_sockets(config.port, config.address)
-    server.add_sockets(sockets)
+    arena.server.add_sockets(sockets)
     # Thousands of long-lived socket objects make CPython's full collections walk
     # the whole heap and stall the loop; move what exists now out of the
     # collector's sight and collect young objects less eagerly.
@@ -85,25 +55,7 @@ async def serve(config: Config, uri: str, *, indexed_lookups: bool = True) -> No
         await stop.wait()
     finally:
         log.info("shutting down")
-        server.stop()  # no new connections
-        if not await context.drain(config.shutdown_timeout):
-            log.warning("%d requests still running after %.0f s; closing anyway",
-                        context.in_flight, config.shutdown_timeout)
-        await bounded(registry.shutdown(), "closing the matches", config.shutdown_timeout)
-        await bounded(server.close_all_connections(), "closing connections",
-                      config.shutdown_timeout)
-        hasher.close()
-        await bounded(store.close(), "closing the database client", config.shutdown_timeout)
-
-
-async def bounded(step: Awaitable[None], what: str, timeout: float) -> None:
-    """Await one step of the shutdown for at most ``timeout`` seconds: a request
-    or an actor waiting on a database that stopped answering must not keep the
-    process from exiting."""
-    try:
-        await asyncio.wait_for(step, timeout)
-    except TimeoutError:
-        log.warning("%s took over %.0f s; going on", what, timeout)
+        await arena.close()
 
 
 def run_loop(config: Config, main: Any) -> Any:

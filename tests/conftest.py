@@ -10,34 +10,48 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pymongo
 import pytest
 
-from actors.registry import Registry
 from config import Config
-from handlers.app import make_app, make_server
+from handlers.app import ArenaApplication
+from handlers.arena import Arena
 from handlers.context import AppContext
-from handlers.credentials import PasswordHasher
-from store import Store
+from handlers.limits import ArenaHTTPServer
 from store.embedded import EmbeddedDatabase
 from tests.client import Api
 
-TEST_SECRET = b"arena-test-secret"
+TEST_SECRET = "arena-test-secret"
+
+
+@dataclass(frozen=True)
+class TestDatabase:
+    uri: str
+    #: whether the server finds documents through secondary indexes (not the
+    #: embedded FerretDB): the tests run Arena as ``server.py`` would on it
+    indexed_lookups: bool
 
 
 @pytest.fixture(scope="session")
-def database_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def test_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:
     explicit = os.environ.get("ARENA_TEST_MONGODB_URI")
     if explicit:
-        yield explicit
+        yield TestDatabase(explicit, True)
         return
     database = EmbeddedDatabase(tmp_path_factory.mktemp("database"))
     try:
-        yield database.start()
+        uri = database.start()
+        yield TestDatabase(uri, database.kind != "ferretdb")
     finally:
         database.stop()
+
+
+@pytest.fixture(scope="session")
+def database_uri(test_database: TestDatabase) -> str:
+    return test_database.uri
 
 
 @pytest.fixture(scope="module")
@@ -49,39 +63,38 @@ def database_name(request: pytest.FixtureRequest, database_uri: str) -> Iterator
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
-    return Config(data_dir=tmp_path, bcrypt_rounds=4)
+def config(tmp_path: Path, database_name: str) -> Config:
+    return Config(data_dir=tmp_path, database=database_name, bcrypt_rounds=4,
+                  cookie_secret=TEST_SECRET)
 
 
 @pytest.fixture
-def context(io_loop, database_uri: str, database_name: str, config: Config) -> Iterator[AppContext]:
-    store = Store(database_uri, database_name)
-    io_loop.run_sync(store.ensure_indexes)
-    hasher = PasswordHasher(rounds=config.bcrypt_rounds)
-    registry = Registry(store, config)
-    context = AppContext(config=config, store=store, hasher=hasher, secret=TEST_SECRET,
-                         registry=registry)
-    context.collectors.append(registry.collect)
-    yield context
-    io_loop.run_sync(registry.shutdown)
-    io_loop.run_sync(store.close)
-    hasher.close()
+def arena(io_loop, test_database: TestDatabase, config: Config) -> Iterator[Arena]:
+    """Arena as ``server.py`` builds it (``Arena.open``: indexes, migrations,
+    restore), on this module's database; closed as the server closes it."""
+    arena = io_loop.run_sync(
+        lambda: Arena.open(config, test_database.uri,
+                           indexed_lookups=test_database.indexed_lookups))
+    yield arena
+    io_loop.run_sync(arena.close)
 
 
 @pytest.fixture
-def app(context: AppContext):
-    return make_app(context)
+def context(arena: Arena) -> AppContext:
+    return arena.context
 
 
 @pytest.fixture
-def http_server(request: pytest.FixtureRequest, io_loop, _unused_port, app, config: Config):
+def app(arena: Arena) -> ArenaApplication:
+    return arena.app
+
+
+@pytest.fixture
+def http_server(io_loop, _unused_port, arena: Arena) -> ArenaHTTPServer:
     """The server as ``server.py`` makes it (limits and timeouts included),
     in place of pytest-tornado's plain ``HTTPServer``."""
-    server = make_server(app, config)
-    server.add_socket(_unused_port[0])
-    yield server
-    server.stop()
-    io_loop.run_sync(server.close_all_connections)
+    arena.server.add_socket(_unused_port[0])
+    return arena.server
 
 
 @pytest.fixture

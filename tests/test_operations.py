@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient
-from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 from tornado.web import RequestHandler
 from tornado.websocket import WebSocketHandler
 
 from config import Config
-from handlers.app import ROUTES, make_app
-from handlers.context import AppContext
-from handlers.credentials import PasswordHasher
-from store import Store
+from handlers.app import ROUTES
+from handlers.arena import Arena
 from store.embedded import EmbeddedDatabase
 from tests.client import Api
 
@@ -28,13 +25,10 @@ async def test_healthz_ok(api: Api) -> None:
 @pytest.mark.gen_test(timeout=60)
 async def test_healthz_is_503_once_the_database_process_is_killed(tmp_path) -> None:
     database = EmbeddedDatabase(tmp_path / "db")
-    store = Store(database.start(), "health", timeout_ms=500)
-    config = Config(data_dir=tmp_path)
-    context = AppContext(config=config, store=store, hasher=PasswordHasher(rounds=4),
-                         secret=b"x")
+    config = Config(data_dir=tmp_path, database="health", bcrypt_rounds=4, shutdown_timeout=2)
+    arena = await Arena.open(config, database.start())
     sock, port = bind_unused_port()
-    server = HTTPServer(make_app(context))
-    server.add_sockets([sock])
+    arena.server.add_sockets([sock])
     api = Api(AsyncHTTPClient(), f"http://127.0.0.1:{port}")
     try:
         assert (await api.get("/healthz")).status == 200
@@ -43,8 +37,7 @@ async def test_healthz_is_503_once_the_database_process_is_killed(tmp_path) -> N
         assert response.status == 503
         assert response.json["db"] != "ok"
     finally:
-        server.stop()
-        await store.close()
+        await arena.close()
         database.stop()
 
 

@@ -1,0 +1,103 @@
+"""The application factory: one Arena process's parts, wired and taken down in order.
+
+``server.py`` and the test suite both build Arena through ``Arena.open``, so
+the tests run the start-up the server runs (indexes, migrations, every
+ongoing match restored from the journal) and the same shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from collections.abc import Awaitable
+from dataclasses import dataclass
+
+from actors.registry import Registry
+from config import Config
+from handlers.app import ArenaApplication, make_app, make_server
+from handlers.context import AppContext
+from handlers.credentials import PasswordHasher
+from handlers.limits import ArenaHTTPServer
+from store import Store
+
+log = logging.getLogger("arena")
+
+
+def load_secret(config: Config) -> bytes:
+    """The configured secret, or one generated once and kept in the data directory."""
+    if config.cookie_secret:
+        return config.cookie_secret.encode()
+    path = config.data_dir / "secret.key"
+    if not path.exists():
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+@dataclass
+class Arena:
+    """A ready Arena: its store, its live matches, the application and the HTTP
+    server that serves it (not yet listening: the caller adds sockets)."""
+
+    config: Config
+    store: Store
+    hasher: PasswordHasher
+    registry: Registry
+    context: AppContext
+    app: ArenaApplication
+    server: ArenaHTTPServer
+
+    @classmethod
+    async def open(cls, config: Config, uri: str, *, indexed_lookups: bool = True) -> Arena:
+        """Connect to the database at ``uri`` and bring it to this version's
+        layout, restore every ongoing match, and build the application.
+
+        ``indexed_lookups`` is false for a database that finds documents by
+        scanning (the embedded FerretDB: ``store.indexes``).  The store counts
+        itself the database's only writer unless ``config.mongodb_uri`` is set.
+        """
+        store = Store(uri, config.database, exclusive=not config.mongodb_uri,
+                      indexed_lookups=indexed_lookups, journal_interval=config.journal_interval)
+        hasher = PasswordHasher(rounds=config.bcrypt_rounds)
+        registry = Registry(store, config)
+        try:
+            await store.ensure_indexes()
+            await store.migrate()
+            await registry.restore()
+        except BaseException:
+            await registry.shutdown()
+            hasher.close()
+            await store.close()
+            raise
+        context = AppContext(config=config, store=store, hasher=hasher,
+                             secret=load_secret(config), registry=registry)
+        context.collectors.append(registry.collect)
+        app = make_app(context)
+        return cls(config, store, hasher, registry, context, app, make_server(app, config))
+
+    async def close(self) -> None:
+        """Stop accepting connections, let REST requests in flight finish, stop
+        every match's actor (sockets get 1001), close the connections, then the
+        database client.  Each step is bounded by ``config.shutdown_timeout``: a
+        database that stopped answering must not keep the process from exiting."""
+        timeout = self.config.shutdown_timeout
+        self.server.stop()
+        if not await self.context.drain(timeout):
+            log.warning("%d requests still running after %.0f s; closing anyway",
+                        self.context.in_flight, timeout)
+        await bounded(self.registry.shutdown(), "closing the matches", timeout)
+        await bounded(self.server.close_all_connections(), "closing connections", timeout)
+        self.hasher.close()
+        await bounded(self.store.close(), "closing the database client", timeout)
+
+
+async def bounded(step: Awaitable[None], what: str, timeout: float) -> None:
+    """Await one step of the shutdown for at most ``timeout`` seconds."""
+    try:
+        await asyncio.wait_for(step, timeout)
+    except TimeoutError:
+        log.warning("%s took over %.0f s; going on", what, timeout)
