@@ -1,4 +1,5 @@
-"""The game library: per-user flags and ratings for games known by IGDB id."""
+"""The game library: per-user flags and ratings of titles known by IGDB id
+(``store.library`` says what a title is)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from handlers import errors
 from handlers.base import BaseHandler
 from handlers.openapi import BOOLEAN, PAGING, STRING, operation, optional, trimmed
 from handlers.request import SAFE_INTEGER
-from store.library import FLAGS, Game
+from store.library import FLAGS, Title
 
 TAG = "library"
 # The action in the path, and the flag it sets.
@@ -18,7 +19,7 @@ IGDB = {"type": "integer", "minimum": 1, "maximum": SAFE_INTEGER}
 
 
 class LibraryHandler(BaseHandler):
-    """Every library endpoint needs a user; the game comes by IGDB id."""
+    """Every library endpoint needs a user; the title comes by IGDB id."""
 
     path_schemas = {"flag": {"type": "string", "enum": list(FLAGS)},
                     "action": {"type": "string", "enum": list(ACTIONS)}}
@@ -48,8 +49,8 @@ class ActionsHandler(LibraryHandler):
     )}
 
     async def get(self) -> None:
-        game = await self.ctx.store.games.by_igdb(self.igdb_from_query())
-        self.send(await self.ctx.store.library.flags_of(self.user_id, game))
+        title = await self.ctx.store.titles.by_igdb(self.igdb_from_query())
+        self.send(await self.ctx.store.library.flags_of(self.user_id, title))
 
 
 class FlagHandler(LibraryHandler):
@@ -68,11 +69,11 @@ class FlagHandler(LibraryHandler):
         name = self.body.string("name", max_length=NAME_MAX, strip=True)
         value = self.body.boolean("value")
         store = self.ctx.store
-        game = await store.games.get_or_create(igdb, name)
-        now_set, changed = await store.library.set_flag(self.user_id, game, flag, value)
+        title = await store.titles.get_or_create(igdb, name)
+        now_set, changed = await store.library.set_flag(self.user_id, title, flag, value)
         if changed:
-            await store.games.count(game, {flag: 1 if now_set else -1})
-        self.send({"game": game["id"], "user": self.user_id, "action": action, "value": now_set})
+            await store.titles.count(title, {flag: 1 if now_set else -1})
+        self.send({"game": title["id"], "user": self.user_id, "action": action, "value": now_set})
 
 
 class RatingsHandler(LibraryHandler):
@@ -92,17 +93,17 @@ class RatingsHandler(LibraryHandler):
         assert rating is not None
         name = self.body.string("name", required=False, max_length=NAME_MAX, strip=True) or None
         store = self.ctx.store
-        game = await store.games.get_or_create(igdb, name)
-        before = await store.library.rate(self.user_id, game, rating)
-        await store.games.count(game, {"ratings": 1 if before is None else 0,
+        title = await store.titles.get_or_create(igdb, name)
+        before = await store.library.rate(self.user_id, title, rating)
+        await store.titles.count(title, {"ratings": 1 if before is None else 0,
                                        "rating_sum": rating - (before or 0)})
-        self.send({"game": game["id"], "user": self.user_id, "rating": rating})
+        self.send({"game": title["id"], "user": self.user_id, "rating": rating})
 
     async def get(self) -> None:
         igdb = self.igdb_from_query("game")
-        game = await self.ctx.store.games.by_igdb(igdb)
-        rating = await self.ctx.store.library.rating_of(self.user_id, igdb) if game else None
-        self.send({"game": game["id"] if game else None, "user": self.user_id, "rating": rating})
+        title = await self.ctx.store.titles.by_igdb(igdb)
+        rating = await self.ctx.store.library.rating_of(self.user_id, igdb) if title else None
+        self.send({"game": title["id"] if title else None, "user": self.user_id, "rating": rating})
 
 
 class ListHandler(LibraryHandler):
@@ -123,25 +124,25 @@ class ListHandler(LibraryHandler):
 
 class StatsHandler(LibraryHandler):
     openapi = {"get": operation(
-        "How many users flagged and rated a game, and its average rating", tag=TAG, auth=True,
+        "How many users flagged and rated a title, and its average rating", tag=TAG, auth=True,
         query={"igdb": IGDB}, required_query=("igdb",),
     )}
 
     async def get(self) -> None:
         igdb = self.igdb_from_query()
-        game = await self.ctx.store.games.by_igdb(igdb)
-        self.send(stats_view(igdb, game))
+        title = await self.ctx.store.titles.by_igdb(igdb)
+        self.send(stats_view(igdb, title))
 
 
-def stats_view(igdb: int, game: Game | None) -> dict[str, Any]:
-    if game is None:
+def stats_view(igdb: int, title: Title | None) -> dict[str, Any]:
+    if title is None:
         return {"igdb": igdb, "name": None, **dict.fromkeys(FLAGS, 0), "ratings": 0,
                 "rating_avg": None}
-    ratings = game.get("ratings", 0)
+    ratings = title.get("ratings", 0)
     return {
         "igdb": igdb,
-        "name": game.get("name"),
-        **{flag: game.get(flag, 0) for flag in FLAGS},
+        "name": title.get("name"),
+        **{flag: title.get(flag, 0) for flag in FLAGS},
         "ratings": ratings,
-        "rating_avg": round(game["rating_sum"] / ratings, 2) if ratings else None,
+        "rating_avg": round(title["rating_sum"] / ratings, 2) if ratings else None,
     }

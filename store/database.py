@@ -10,7 +10,7 @@ from pymongo.errors import PyMongoError
 from store.counters import CounterRepository
 from store.indexes import Indexed
 from store.journal import INTERVAL, Journal
-from store.library import GameRepository, LibraryRepository
+from store.library import LibraryRepository, TitleRepository
 from store.lobbies import LobbyRepository
 from store.locks import KeyedLocks
 from store.matches import MatchRepository
@@ -58,7 +58,7 @@ class Store:
         self.matches = MatchRepository(self.db["ongoing_matches"], self.db["completed_matches"],
                                        Entries(self.db["completed_entries"]), self.counters)
         self.journal = Journal(self.db, interval=journal_interval)
-        self.games = GameRepository(self.db["games"], self.counters, self.locks)
+        self.titles = TitleRepository(self.db["games"], self.counters, self.locks)
         self.lobbies = LobbyRepository(self.db["lobbies"], self.locks)
         self.library = LibraryRepository(
             self.db["library_flags"], self.db["library_ratings"], self.locks, self.counters

@@ -1,4 +1,10 @@
-"""The game library: games by IGDB id, and each user's flags and ratings.
+"""The game library: titles by IGDB id, and each user's flags and ratings.
+
+A *title* is a published video game known by its IGDB id (what a user logs,
+likes and rates); the word "game" in the code means a game Arena hosts
+(``actors.games``), and a private lobby is a *lobby*.  The REST contract and
+the stored documents keep their names (``game``, ``game_id``, the ``games``
+collection), which is why they say "game" below.
 
 Collections, shaped so every hot read and write is one lookup by ``_id`` and
 every race is settled by the database itself:
@@ -6,10 +12,10 @@ every race is settled by the database itself:
 - ``games``: ``{_id: "igdb:<n>", id, igdb, name, played, liked, backlog,
   wishlist, ratings, rating_sum}``.  ``id`` is the integer the API shows.  The
   four flag counters and the rating count and sum are maintained with ``$inc``,
-  so ``stats`` is one lookup, however many users touched the game.
+  so ``stats`` is one lookup, however many users touched the title.
 - ``library_flags``: one document per set flag, ``{_id: "<user>:<flag>:<game
-  id>", user_id, flag, game_id, igdb, name}`` (the game id zero-padded, so the
-  ids of one user's flag sort by game: a list page is a range of ids,
+  id>", user_id, flag, game_id, igdb, name}`` (the title's id zero-padded, so the
+  ids of one user's flag sort by title: a list page is a range of ids,
   ``store.pages``).  Setting a flag is an insert (a racing second insert is a
   duplicate key), clearing it a delete by ``_id`` (only one racer deletes), so
   a toggle is "delete it, or else insert it", retried until one of the two
@@ -17,7 +23,7 @@ every race is settled by the database itself:
   ``name`` are copied in so a list needs no join; the counter
   ``flags:<user>:<flag>`` is the list's length.
 - ``library_ratings``: ``{_id: "<user>:<igdb>", user_id, game_id, igdb,
-  rating}``: one per user and game by construction.
+  rating}``: one per user and title by construction.
 
 The counter ``$inc`` follows the flag or rating change; a crash exactly
 between the two leaves one counter off by one (there are no transactions).
@@ -43,10 +49,10 @@ from store.pages import Entries, key
 FLAGS = ("played", "liked", "backlog", "wishlist")
 _RETRIES = 50
 
-Game = dict[str, Any]
+Title = dict[str, Any]
 
 
-def _game_key(igdb: int) -> str:
+def _title_key(igdb: int) -> str:
     return f"igdb:{igdb}"
 
 
@@ -58,7 +64,7 @@ def flag_total(user_id: str, flag: str) -> str:
     return f"flags:{user_id}:{flag}"
 
 
-class GameRepository:
+class TitleRepository:
     def __init__(
         self, collection: AsyncCollection, counters: CounterRepository, locks: KeyedLocks
     ) -> None:
@@ -69,28 +75,28 @@ class GameRepository:
     def indexes(self) -> list[Index]:
         return [Index(self.collection, "id", unique=True)]
 
-    async def by_igdb(self, igdb: int) -> Game | None:
-        return await self.collection.find_one({"_id": _game_key(igdb)})
+    async def by_igdb(self, igdb: int) -> Title | None:
+        return await self.collection.find_one({"_id": _title_key(igdb)})
 
-    async def get_or_create(self, igdb: int, name: str | None) -> Game:
+    async def get_or_create(self, igdb: int, name: str | None) -> Title:
         """The game with this IGDB id, created with ``name`` if nobody used it yet."""
-        game = await self.by_igdb(igdb)
-        if game is not None:
-            return game
-        new: Game = {"_id": _game_key(igdb), "id": await self.counters.next("games"),
+        title = await self.by_igdb(igdb)
+        if title is not None:
+            return title
+        new: Title = {"_id": _title_key(igdb), "id": await self.counters.next("games"),
                      "igdb": igdb, "name": name, **dict.fromkeys(FLAGS, 0),
                      "ratings": 0, "rating_sum": 0}
         try:
             await self.collection.insert_one(new)
             return new
         except DuplicateKeyError:  # a concurrent first use created it; its id wins
-            game = await self.by_igdb(igdb)
-            assert game is not None
-            return game
+            title = await self.by_igdb(igdb)
+            assert title is not None
+            return title
 
-    async def count(self, game: Game, changes: dict[str, int]) -> None:
-        async with self.locks.hold(("games", game["_id"])):
-            await self.collection.update_one({"_id": game["_id"]}, {"$inc": changes})
+    async def count(self, title: Title, changes: dict[str, int]) -> None:
+        async with self.locks.hold(("games", title["_id"])):
+            await self.collection.update_one({"_id": title["_id"]}, {"$inc": changes})
 
 
 class LibraryRepository:
@@ -105,25 +111,25 @@ class LibraryRepository:
     def indexes(self) -> list[Index]:
         return []  # every read is by _id or a range of _id
 
-    async def flags_of(self, user_id: str, game: Game | None) -> dict[str, bool]:
-        if game is None:
+    async def flags_of(self, user_id: str, title: Title | None) -> dict[str, bool]:
+        if title is None:
             return dict.fromkeys(FLAGS, False)
-        return {flag: await self.flags.find_one({"_id": flag_key(user_id, flag, game["id"])})
+        return {flag: await self.flags.find_one({"_id": flag_key(user_id, flag, title["id"])})
                 is not None for flag in FLAGS}
 
     async def set_flag(
-        self, user_id: str, game: Game, flag: str, value: bool | None
+        self, user_id: str, title: Title, flag: str, value: bool | None
     ) -> tuple[bool, bool]:
         """Set ``flag`` to ``value`` (toggle when ``None``); return (new value, changed)."""
-        now_set, changed = await self._flip(user_id, game, flag, value)
+        now_set, changed = await self._flip(user_id, title, flag, value)
         if changed:
             await self.counters.add(flag_total(user_id, flag), 1 if now_set else -1)
         return now_set, changed
 
     async def _flip(
-        self, user_id: str, game: Game, flag: str, value: bool | None
+        self, user_id: str, title: Title, flag: str, value: bool | None
     ) -> tuple[bool, bool]:
-        key = flag_key(user_id, flag, game["id"])
+        key = flag_key(user_id, flag, title["id"])
         for _ in range(_RETRIES):
             if value is not True:
                 if (await self.flags.delete_one({"_id": key})).deleted_count:
@@ -132,8 +138,8 @@ class LibraryRepository:
                     return False, False  # it was already clear
             try:
                 await self.flags.insert_one({
-                    "_id": key, "user_id": user_id, "flag": flag, "game_id": game["id"],
-                    "igdb": game["igdb"], "name": game["name"],
+                    "_id": key, "user_id": user_id, "flag": flag, "game_id": title["id"],
+                    "igdb": title["igdb"], "name": title["name"],
                 })
                 return True, True
             except DuplicateKeyError:
@@ -146,14 +152,14 @@ class LibraryRepository:
         found = await self.ratings.find_one({"_id": f"{user_id}:{igdb}"})
         return found["rating"] if found else None
 
-    async def rate(self, user_id: str, game: Game, rating: int) -> int | None:
+    async def rate(self, user_id: str, title: Title, rating: int) -> int | None:
         """Set the user's rating; return the one it replaced (``None`` if new)."""
-        key = f"{user_id}:{game['igdb']}"
+        key = f"{user_id}:{title['igdb']}"
         async with self.locks.hold(("ratings", key)):
             before = await self.ratings.find_one_and_update(
                 {"_id": key},
-                {"$set": {"rating": rating, "user_id": user_id, "game_id": game["id"],
-                          "igdb": game["igdb"]}},
+                {"$set": {"rating": rating, "user_id": user_id, "game_id": title["id"],
+                          "igdb": title["igdb"]}},
                 upsert=True, return_document=ReturnDocument.BEFORE,
             )
         return before["rating"] if before else None
