@@ -66,7 +66,7 @@ class Store:
 
     @property
     def repositories(self) -> list[Indexed]:
-        return [self.users, self.tokens, self.sessions, self.counters, self.games, self.library,
+        return [self.users, self.tokens, self.sessions, self.counters, self.titles, self.library,
                 self.lobbies, self.matches]
 
     async def ensure_indexes(self) -> None:

@@ -79,7 +79,7 @@ class TitleRepository:
         return await self.collection.find_one({"_id": _title_key(igdb)})
 
     async def get_or_create(self, igdb: int, name: str | None) -> Title:
-        """The game with this IGDB id, created with ``name`` if nobody used it yet."""
+        """The title with this IGDB id, created with ``name`` if nobody used it yet."""
         title = await self.by_igdb(igdb)
         if title is not None:
             return title
@@ -167,7 +167,7 @@ class LibraryRepository:
     async def page(
         self, user_id: str, flag: str, limit: int, offset: int
     ) -> tuple[list[dict[str, Any]], int]:
-        """A page of the user's games with ``flag``, by game id: the page's
+        """A page of the user's titles with ``flag``, by title id: the page's
         documents and one counter, however many games the user has."""
         entries = await self.entries.page(f"{user_id}:{flag}", limit, offset)
         return entries, await self.counters.value(flag_total(user_id, flag))
