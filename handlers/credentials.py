@@ -50,9 +50,9 @@ def _lower_priority() -> None:
     should take only the CPU time the loop leaves, so that a storm of
     sign-ups slows the sign-ups, not the matches.  Linux's ``SCHED_IDLE``
     does that, and a waking event loop preempts such a thread at once; nice
-    19 (the fallback) still let a hashing thread hold the core for
-    milliseconds (p99 3.3 -> 8.2 ms during 20 sign-ups a second).  Lowering
-    one's own priority needs no privilege.
+    19 is the fallback where it is missing, weaker (a hashing thread can
+    still hold the core for milliseconds).  Lowering one's own priority
+    needs no privilege.
     """
     me = threading.get_native_id()
     with contextlib.suppress(OSError, AttributeError):

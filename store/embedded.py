@@ -295,7 +295,7 @@ class EmbeddedDatabase:
         but the last commits may be lost if the machine itself loses power:
         the durability of MongoDB's default write concern, whose journal is
         flushed every 100 ms.  ``full``: every commit waits for an fsync
-        (1.3-3.7x slower inserts on this machine).  Ignored for ``mongod``.
+        (slower inserts).  Ignored for ``mongod``.
         """
         if sync not in ("normal", "full"):
             raise ValueError(f"sync must be 'normal' or 'full', not {sync!r}")

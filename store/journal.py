@@ -10,24 +10,16 @@ A batch is *one* document: ``{_id: ObjectId, z}``, where ``z`` is the
 batch's records (``{m: match id, seq, doc: match document}``) encoded as
 BSON, one after another, and compressed with zlib (level 1).  A log is read
 back whole and only at start-up, so nothing is lost by the database not
-seeing inside it, and the saving is large on the embedded database: FerretDB
-1.24 spends about 0.5 ms of CPU per insert command and ~85 µs per match
-document it has to take apart, against ~15 µs per record packed as bytes
-(measured on this machine, batches of 200).  Its cost then still grows with
-the bytes; compressed, a batch of 32 real records shrinks from 21 to 4.4 KB
-and costs FerretDB 275 instead of 725 µs, for 51 µs of compression here.
-(Journals written before compression hold ``records``, uncompressed; they
-are still read.)
+seeing inside it, and a database pays per document it takes apart and per
+byte it stores: one opaque, compressed document per batch is the cheapest
+write there is (``docs/benchmarks.md`` has the figures).  Journals written
+before compression hold ``records``, uncompressed; they are still read.
 
 Writes are spaced: the next batch starts no sooner than ``interval`` after
-the previous one started.  Each write costs a fixed ~0.3 ms of PyMongo's
-Python and ~0.2 ms of FerretDB whatever it carries, and unspaced group
-commit writes as often as the round trip allows: 640 writes of 3 records a
-second at 2,000 appends a second on this machine.  At 5 ms there are at most
-200 a second; in the benchmark at 2,000 throws a second the CPU per 1,000
-throws went 0.35 -> 0.31 s and a throw's p50 4.2 -> 7.5 ms (p99 20.8 ->
-23.4), at 4,000 and 5,000 no change beyond the noise.  An append to an idle
-journal is written at once.
+the previous one started, because each write has a fixed cost whatever it
+carries, and unspaced group commit writes as often as the round trip
+allows.  An append to an idle journal is written at once; under load an
+append may wait up to ``interval`` for its batch.
 
 Why inserts and not an update of the match document per event: one insert
 carries a whole batch of matches, and an insert is the cheapest write on
@@ -36,10 +28,10 @@ MongoDB and on FerretDB alike.
 The journal is cut into segments (one collection each).  A checkpoint
 ``rotate``s to a new segment, appends every live match's current state to it,
 and then drops the older segments whole (dropping a collection is cheaper
-than deleting its documents one by one).  So the
-newest segments always hold the latest state of every live match.  At
-start-up a match's state is the one with the highest ``seq`` among its match
-document (written at creation and when it ends) and the remaining segments.
+than deleting its documents one by one).  So the newest segments always hold
+the latest state of every live match.  At start-up a match's state is the
+one with the highest ``seq`` among its match document (written at creation
+and when it ends) and the remaining segments.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ MongoDB applies a single-document update atomically: ``{_id, flag: absent}``
 → ``$addToSet`` can succeed for only one of two racing requests.  FerretDB
 1.24's SQLite backend does not: it reads the matching documents, computes the
 update in Go and writes the result back, with nothing in between to stop a
-second request doing the same (measured here: 50 concurrent ``$inc`` on one
-document left it at 9).  Inserts into a unique index stay atomic there.
+second request doing the same, so concurrent ``$inc`` on one document lose
+increments.  Inserts into a unique index stay atomic there.
 
 The embedded database belongs to exactly one server process (the data
 directory is locked), so serializing the writes that contend for one document

@@ -225,8 +225,8 @@ class UserRepository:
         conditional update.  On the embedded database, whose only writer is
         this process (so the lock suffices), it is a read and an update by
         ``_id`` alone: FerretDB 1.24 uses an index only for a filter that is
-        exactly ``{_id: ...}`` and scans the collection for any other (an
-        ending's four such updates cost ~100 ms of its CPU at 4,000 users).
+        exactly ``{_id: ...}`` and scans the collection for any other, which
+        an ending would pay four times.
         """
         if not self.exclusive:
             await self.collection.update_one({"_id": user_id, "ongoing_match": match_id},
