@@ -24,7 +24,7 @@ class Config:
     address: str = field(default="127.0.0.1", metadata={"help": "listen address"})
     port: int = field(default=8000, metadata={"help": "listen port (0: any free port)"})
     data_dir: Path = field(default=Path("./var/"), metadata={
-        "help": "folder for the embedded database and the generated secret"})
+        "help": "folder for the embedded database and the generated secret", "shown": "./var/"})
     mongodb_uri: str = field(default="", metadata={
         "help": "use this MongoDB instead of the embedded database", "env": "MONGODB_URI",
         "secret": True})
@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     for f in fields(Config):
         parser.add_argument(
             "--" + f.name.replace("_", "-"), dest=f.name, type=_TYPES[f.type], default=None,
-            help=f"{f.metadata['help']} [env {_env_name(f)}; default {f.default}]",
+            help=f"{f.metadata['help']} [env {_env_name(f)}; default {_shown_default(f)}]",
         )
     return parser
 
@@ -139,3 +139,47 @@ def parse(argv: list[str] | None = None) -> tuple[Config, list[str]]:
         if allowed and values.get(f.name, f.default) not in allowed:
             parser.error(f"--{f.name.replace('_', '-')} must be one of {', '.join(allowed)}")
     return Config(**values), command
+
+
+# -- the README's table ----------------------------------------------------------------
+
+README = Path(__file__).with_name("README.md")
+TABLE_BEGIN = "<!-- configuration table: made by `python config.py --readme` -->"
+TABLE_END = "<!-- end of the configuration table -->"
+
+
+def _shown_default(f: Any) -> str:
+    if "shown" in f.metadata:
+        return str(f.metadata["shown"])
+    if f.default == "":
+        return "(unset)"
+    if isinstance(f.default, float) and f.default.is_integer():
+        return str(int(f.default))
+    return str(f.default)
+
+
+def markdown_table() -> str:
+    """Every setting as a Markdown table (flag, environment, default, meaning),
+    made from ``Config`` as ``--help`` is, so the README cannot disagree."""
+    rows = ["| flag | environment | default | meaning |", "| --- | --- | --- | --- |"]
+    for f in fields(Config):
+        flag = "--" + f.name.replace("_", "-")
+        meaning = f.metadata["help"].replace("|", "\\|")
+        rows.append(f"| `{flag}` | `{_env_name(f)}` | `{_shown_default(f)}` | {meaning} |")
+    return "\n".join(rows)
+
+
+def readme_with_table(readme: str) -> str:
+    """``readme`` with the text between the table's markers replaced by ``markdown_table()``."""
+    start = readme.index(TABLE_BEGIN) + len(TABLE_BEGIN)
+    end = readme.index(TABLE_END)
+    return readme[:start] + "\n" + markdown_table() + "\n" + readme[end:]
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["--readme"]:
+        README.write_text(readme_with_table(README.read_text()))
+    else:
+        print(markdown_table())
