@@ -11,6 +11,7 @@ from handlers import errors, validation
 from handlers.base import CSRF_COOKIE, SESSION_COOKIE, BaseHandler
 from handlers.credentials import derive_token, digest, new_key
 from handlers.openapi import STRING, operation, optional
+from handlers.throttle import HELD
 from store.users import UsernameTaken
 
 SESSION_LIFETIME = timedelta(days=14)
@@ -44,16 +45,25 @@ class CredentialsHandler(BaseHandler):
         username = self.body.string("username", max_length=validation.USERNAME_MAX)
         password = self.body.string("password", max_length=validation.PASSWORD_MAX)
         throttle, address = self.ctx.throttle, self.request.remote_ip or ""
-        retry_after = throttle.acquire(username, address, time.monotonic())
+        decided = self.ctx.login_decided
+        while (retry_after := throttle.acquire(username, address, time.monotonic())) == HELD:
+            async with decided:
+                await decided.wait()
         if retry_after:
             raise errors.throttled(retry_after)
-        user = await self.ctx.store.users.by_username(username)
-        hashed = user["password_hash"] if user is not None else None
-        if not await self.ctx.hasher.check(password, hashed):
+        right = False
+        try:
+            user = await self.ctx.store.users.by_username(username)
+            hashed = user["password_hash"] if user is not None else None
+            right = await self.ctx.hasher.check(password, hashed)
+        finally:
+            throttle.decided(username, address, time.monotonic(), right=right)
+            async with decided:
+                decided.notify_all()
+        if not right:
             raise errors.APIError(400, "invalid_credentials", BAD_CREDENTIALS,
                                   {"non_field_errors": [BAD_CREDENTIALS]})
         assert user is not None
-        throttle.succeeded(username, address, time.monotonic())
         return user
 
 

@@ -53,6 +53,8 @@ class AppContext:
     in_flight: int = 0
     #: Failed logins by account and address (``POST /api/token/``, ``/api/login/``).
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    #: Notified whenever a login attempt is decided (attempts ``HELD`` wait on it).
+    login_decided: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def drain(self, timeout: float) -> bool:
         """Wait until no REST request is in flight (or ``timeout`` passes).
