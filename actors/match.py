@@ -150,6 +150,11 @@ class MatchActor:
         """Whether the match is still being played or waited for (not over)."""
         return not self.finished
 
+    @property
+    def backlog(self) -> int:
+        """Messages waiting in the mailbox (``arena_mailbox_depth``)."""
+        return self.mailbox.qsize()
+
     def stop(self, code: int = 1001,
              reason: str = "Server shutting down") -> asyncio.Task[None] | None:
         """Stop the actor where it stands (server shutdown): close its sockets

@@ -152,5 +152,5 @@ class Registry:
     def collect(self) -> list[str]:
         return self.metrics.lines(
             live_matches=len(self.actors),
-            mailbox_depth=sum(a.mailbox.qsize() for a in self.actors.values()),
+            mailbox_depth=sum(actor.backlog for actor in self.actors.values()),
         )
