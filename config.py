@@ -50,11 +50,14 @@ class Config:
         "help": "seconds between checkpoints of live matches into a fresh journal segment "
                 "(older segments are dropped then)"})
     elo_k: float = field(default=100.0, metadata={"help": "elo K factor"})
+    tick_rate: int = field(default=30, metadata={
+        "help": "simulation steps per second of realtime games (pong) that do not fix their "
+                "own; each step sends every socket a state frame"})
     shutdown_timeout: float = field(default=10.0, metadata={
         "help": "on SIGTERM, seconds to let requests in flight finish (and the most each "
                 "later closing step may take)"})
-    default_game: str = field(default="rps", metadata={"help": "game of a match created "
-                                                                "without one (rps, connect4)"})
+    default_game: str = field(default="rps", metadata={
+        "help": "game of a match created without one (rps, connect4, pong)"})
     frame_limit: int = field(default=4096, metadata={
         "help": "largest client WebSocket frame in bytes (larger: close 1009)"})
     rate_limit: float = field(default=20.0, metadata={

@@ -15,7 +15,7 @@ import signal
 from typing import Any
 
 from actors import elo
-from actors.games import Rules, Seat, other
+from actors.games import Game, Seat, other
 from store.timestamps import now
 
 log = logging.getLogger("arena.match")
@@ -28,7 +28,7 @@ def fault_point(step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def decide_result(doc: dict[str, Any], users: dict[str, dict[str, Any]], rules: Rules,
+def decide_result(doc: dict[str, Any], users: dict[str, dict[str, Any]], rules: Game,
                   winner: Seat, reason: str, k: float) -> dict[str, Any]:
     """The completed match: who won, the scores, and the ratings before and after."""
     winner_id = doc["host_id"] if winner == "host" else doc["challenger_id"]

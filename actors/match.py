@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from actors.ending import decide_result, fault_point, finish_cancelling, finish_ending
-from actors.games import GAMES, IllegalMove, Rules, Seat, other
+from actors.games import GAMES, Event, Game, IllegalMove, Seat, other
 from actors.messages import (
     Attach,
     Cancel,
@@ -49,6 +50,7 @@ from actors.messages import (
     Detach,
     Frame,
     Socket,
+    Tick,
     Timeout,
     error_frame,
 )
@@ -69,7 +71,7 @@ class Draft:
     """A command's work in progress: the next state and the events it will send."""
 
     doc: dict[str, Any]
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     #: Claims to undo if persisting the draft fails.
     claimed: list[str] = field(default_factory=list)
 
@@ -105,7 +107,10 @@ class MatchActor:
         self.store = registry.store
         self.config = registry.config
         self.metrics = registry.metrics
-        self.rules: Rules = GAMES[doc["game"]]
+        self.game: Game = GAMES[doc["game"]]
+        #: Seconds of play a tick advances a realtime game by.
+        self.tick_dt = 1.0 / (self.game.tick_rate or self.config.tick_rate)
+        self.tick_queued = False  # a Tick waits in the mailbox: do not post another
         self.mailbox: asyncio.Queue[Any] = asyncio.Queue()
         self.sockets: dict[str, Socket] = {}
         self.disconnected: set[str] = set()
@@ -141,7 +146,9 @@ class MatchActor:
                 self.disconnected.add(user_id)
                 self.set_timer("grace", user_id, self.config.grace_period)
             if self.doc["is_started"]:
+                self.doc = {**self.doc, "state": self.game.restored(self.doc["state"])}
                 self.restart_turn_clock()
+                self.start_ticking()
         if not self.doc["is_started"]:
             self.set_timer("idle", None, self.config.idle_timeout)
 
@@ -165,6 +172,7 @@ class MatchActor:
             socket.close(code, reason)
         self.finished = True
         self.cancel_timers()
+        self.stop_ticking()
         if self.task is not None:
             self.task.cancel()
         return self.task
@@ -312,6 +320,8 @@ class MatchActor:
             await self.on_detach(message)
         elif isinstance(message, Cancel):
             await self.on_cancel(message)
+        elif isinstance(message, Tick):
+            await self.on_tick()
         elif isinstance(message, Timeout):
             await self.on_timeout(message)
         elif isinstance(message, Claimed):
@@ -385,14 +395,14 @@ class MatchActor:
             "start_timestamp": doc["start_timestamp"],
             "is_started": doc["is_started"],
             "is_challenger_ready": doc["is_challenger_ready"],
-            "score": self.rules.score(doc["state"]),
+            "score": self.game.score(doc["state"]),
         }
 
     def snapshot(self, user_id: str) -> bytes:
         return orjson.dumps({
             "type": "snapshot", "seq": self.doc["seq"], "you": self.role_of(self.doc, user_id),
             "match": self.representation(),
-            "state": self.rules.view(self.doc["state"], self.seat_of(user_id)),
+            "state": self.game.view(self.doc["state"], self.seat_of(user_id)),
         })
 
     # -- the transaction -------------------------------------------------------------------
@@ -405,7 +415,15 @@ class MatchActor:
         return Draft(dict(self.doc))
 
     async def commit(self, draft: Draft) -> int:
-        """Persist the draft, adopt it and broadcast its events; the last event's seq."""
+        """Persist the draft, adopt it and broadcast its events; the last event's seq.
+
+        A draft without events shows nobody anything new (a paddle turning, a
+        tick with nothing scored): it is adopted without being stored, since
+        write-ahead covers what is shown.
+        """
+        if not draft.events and not draft.claimed:
+            self.doc = draft.doc
+            return self.doc["seq"]
         first_seq = self.doc["seq"] + 1
         draft.doc["seq"] = self.doc["seq"] + len(draft.events)
         if self.batch is not None:
@@ -426,25 +444,89 @@ class MatchActor:
         self.broadcast(draft.events, first_seq)
         return self.doc["seq"]
 
-    def broadcast(self, events: list[tuple[str, dict[str, Any]]], first_seq: int,
+    def broadcast(self, events: list[Event], first_seq: int,
                   doc: dict[str, Any] | None = None) -> None:
         """Send each event to every socket, encoded once per view of the state
-        (of ``doc``, the state the events led to; the adopted one by default)."""
+        (of ``doc``, the state the events led to; the adopted one by default).
+        An event addressed to some seats shows its fields to those only."""
         if not self.sockets:
             return
         doc = doc or self.doc
         views: dict[Seat | None, list[bytes]] = {}
         for viewer in (None, *PLAYER_SEATS):
-            state = self.rules.view(doc["state"], viewer)
+            state = self.game.view(doc["state"], viewer)
             views[viewer] = [
-                orjson.dumps({"type": "event", "seq": first_seq + n, "kind": kind, **fields,
-                            "state": state})
-                for n, (kind, fields) in enumerate(events)
+                orjson.dumps({"type": "event", "seq": first_seq + n, "kind": event.kind,
+                              **(event.fields if event.to is None or viewer in event.to
+                                 else {}),
+                              "state": state})
+                for n, event in enumerate(events)
             ]
         for user_id, socket in list(self.sockets.items()):
             for text in views[self.seat_of(user_id)]:
                 socket.send(text)
         self.metrics.frames_out += len(events) * len(self.sockets)
+
+    @staticmethod
+    def play(draft: Draft, outcome: tuple[dict[str, Any], list[Event]]) -> None:
+        """Take a game hook's outcome into the draft: its state and its events."""
+        state, events = outcome
+        draft.doc["state"] = state
+        draft.events.extend(events)
+
+    # -- realtime games --------------------------------------------------------------
+
+    def start_ticking(self) -> None:
+        if self.game.realtime and not self.finished:
+            self.registry.ticker(1.0 / self.tick_dt).add(self)
+
+    def stop_ticking(self) -> None:
+        if self.game.realtime:
+            self.registry.ticker(1.0 / self.tick_dt).discard(self)
+
+    def post_tick(self) -> None:
+        """Called by the ticker: a tick is due.  At most one waits in the mailbox
+        (a match that falls behind skips ticks rather than queueing them)."""
+        if not self.tick_queued and not self.finished:
+            self.tick_queued = True
+            self.mailbox.put_nowait(Tick())
+
+    def in_play(self) -> bool:
+        """Started, not over, and both players attached: the simulation runs."""
+        doc = self.doc
+        return (doc["is_started"] and not self.finished
+                and doc["host_id"] in self.sockets and doc["challenger_id"] in self.sockets)
+
+    async def on_tick(self) -> None:
+        """One step of the simulation; what it scores is stored before it is
+        shown, then every socket gets the newest state."""
+        self.tick_queued = False
+        if not self.in_play():
+            return
+        draft = self.draft()
+        self.play(draft, self.game.tick(self.doc["state"], self.tick_dt))
+        winner = self.game.winner(draft.doc["state"])
+        if winner is not None:
+            await self.end(draft, winner, "score")
+            return
+        await self.commit(draft)
+        self.send_state()
+
+    def send_state(self) -> None:
+        """A state frame to every socket, encoded once per view; a socket that
+        is behind keeps only the newest (``Socket.send_state``)."""
+        doc = self.doc
+        tick = self.game.ticks(doc["state"])
+        frames: dict[Seat | None, bytes] = {}
+        for user_id, socket in self.sockets.items():
+            seat = self.seat_of(user_id)
+            data = frames.get(seat)
+            if data is None:
+                data = frames[seat] = orjson.dumps({
+                    "type": "state", "seq": doc["seq"], "tick": tick,
+                    "state": self.game.view(doc["state"], seat)})
+            socket.send_state(data)
+        self.metrics.state_frames += len(self.sockets)
 
     # -- sockets -----------------------------------------------------------------------
 
@@ -459,8 +541,11 @@ class MatchActor:
             self.clear_timer("grace", user_id)
             self.users[user_id] = message.user
             draft = self.draft()
-            draft.events.append(("reconnected", {"user": self.member_view(user_id),
-                                                 "role": self.role_of(self.doc, user_id)}))
+            draft.events.append(Event("reconnected", {"user": self.member_view(user_id),
+                                                       "role": self.role_of(self.doc, user_id)}))
+            seat = self.seat_of(user_id)
+            if seat is not None and self.doc["is_started"]:
+                self.play(draft, self.game.returned(draft.doc["state"], seat))
             # the reconnected event goes to the others; the returner gets the snapshot
             del self.sockets[user_id]
             await self.commit(draft)
@@ -485,7 +570,11 @@ class MatchActor:
         draft = self.draft()
         self.disconnected.add(user_id)
         self.set_timer("grace", user_id, self.config.grace_period)
-        draft.events.append(("disconnected", {"user": self.member_view(user_id), "role": role}))
+        draft.events.append(Event("disconnected", {"user": self.member_view(user_id),
+                                                    "role": role}))
+        seat = self.seat_of(user_id)
+        if seat is not None and self.doc["is_started"]:
+            self.play(draft, self.game.dropped(draft.doc["state"], seat))
         await self.commit(draft)
 
     # -- frames ------------------------------------------------------------------------
@@ -521,6 +610,7 @@ class MatchActor:
         if self.role_of(self.doc, user_id) is not None:
             raise CommandError("already_in_match", "You are already in this match.")
         self.check_seat_free(role)
+        self.game.admit(self.doc["state"], role)
         task = asyncio.get_running_loop().create_task(
             self.claim_off_turn(socket, frame, user_id, role))
         self.joining[id(frame)] = (task, socket, frame, user_id)
@@ -609,8 +699,9 @@ class MatchActor:
             draft.doc["is_challenger_ready"] = False
         else:
             draft.doc["spectator_ids"] = [*draft.doc["spectator_ids"], user_id]
-        draft.events.append(("joined", {"user": self.member_view(user_id, draft.doc),
-                                        "role": role}))
+        draft.events.append(Event("joined", {"user": self.member_view(user_id, draft.doc),
+                                             "role": role}))
+        self.play(draft, self.game.joined(draft.doc["state"], role))
         seq = await self.commit(draft)
         self.emit(socket, orjson.dumps({"type": "ack", "id": frame.get("id"), "seq": seq}))
 
@@ -634,7 +725,7 @@ class MatchActor:
         ready = frame["type"] == "ready"
         draft = self.draft()
         draft.doc["is_challenger_ready"] = ready
-        draft.events.append((frame["type"], {"user": self.member_view(user_id)}))
+        draft.events.append(Event(frame["type"], {"user": self.member_view(user_id)}))
         return await self.commit(draft)
 
     async def do_start(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
@@ -645,11 +736,12 @@ class MatchActor:
         draft = self.draft()
         draft.doc["is_started"] = True
         draft.doc["start_timestamp"] = now()
-        draft.doc["state"] = self.rules.new_state(draft.doc["target_score"])
-        draft.events.append(("started", {"start_timestamp": draft.doc["start_timestamp"]}))
+        draft.doc["state"] = self.game.create(draft.doc["target_score"], random.getrandbits(32))
+        draft.events.append(Event("started", {"start_timestamp": draft.doc["start_timestamp"]}))
         seq = await self.commit(draft)
         self.clear_timer("idle", None)
         self.restart_turn_clock()
+        self.start_ticking()
         return seq
 
     async def do_move(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
@@ -657,17 +749,15 @@ class MatchActor:
         self.require_started()
         if "move" not in frame:
             raise CommandError("bad_message", 'move needs a "move" object.')
-        turn_before = self.rules.turn_number(self.doc["state"])
-        state, events = self.rules.apply(self.doc["state"], seat, frame["move"])  # type: ignore[arg-type]
-        self.metrics.moves += 1
+        turn_before = self.game.turn_number(self.doc["state"])
         draft = self.draft()
-        draft.doc["state"] = state
-        draft.events.extend(events)
-        winner = self.rules.winner(state)
+        self.play(draft, self.game.apply(self.doc["state"], seat, frame["move"]))  # type: ignore[arg-type]
+        self.metrics.moves += 1
+        winner = self.game.winner(draft.doc["state"])
         if winner is not None:
             return await self.end(draft, winner, "score")
         seq = await self.commit(draft)
-        if self.rules.turn_number(state) != turn_before:
+        if self.game.turn_number(draft.doc["state"]) != turn_before:
             self.restart_turn_clock()
         return seq
 
@@ -711,7 +801,8 @@ class MatchActor:
         release, off the actor's turn; ``frame``, the ``leave`` that asked for
         it, is acked on ``socket`` once the user is released."""
         draft = self.draft()
-        draft.events.append(("left", {"user": self.member_view(user_id), "role": role}))
+        draft.events.append(Event("left", {"user": self.member_view(user_id), "role": role}))
+        self.play(draft, self.game.left(draft.doc["state"], role))  # type: ignore[arg-type]
         if role == "spectator":
             draft.doc["spectator_ids"] = [s for s in draft.doc["spectator_ids"] if s != user_id]
         else:
@@ -810,6 +901,8 @@ class MatchActor:
         deadline ``on_timeout`` sets it again for the rest (one timer per
         ``turn_timeout`` instead of a cancel and a new timer per round).
         """
+        if not self.game.turn_clock:
+            return
         self.turn_deadline = asyncio.get_running_loop().time() + self.config.turn_timeout
         if ("turn", None) not in self.timers:
             self.set_timer("turn", None, self.config.turn_timeout)
@@ -829,7 +922,7 @@ class MatchActor:
             if left > 0:  # the clock was restarted since this timer was set
                 self.set_timer("turn", None, left)
                 return
-            owing = self.rules.owing(self.doc["state"])
+            owing = self.game.owing(self.doc["state"])
             if len(owing) == 2:
                 await self.cancel(self.draft())
             elif owing:
@@ -850,7 +943,7 @@ class MatchActor:
 
     async def end(self, draft: Draft, winner: Seat, reason: str) -> int:
         """Decide the result, store the decision, then finish it (see the module doc)."""
-        result = decide_result(draft.doc, self.users, self.rules, winner, reason,
+        result = decide_result(draft.doc, self.users, self.game, winner, reason,
                                self.config.elo_k)
         draft.doc["phase"] = "ending"
         draft.doc["result"] = result
@@ -859,7 +952,7 @@ class MatchActor:
         fault_point("ending_recorded")
         await finish_ending(self.store, draft.doc)
         await self.settle_joins()
-        draft.events.append(("ended", {"result": completed_view(result)}))
+        draft.events.append(Event("ended", {"result": completed_view(result)}))
         return self.close_out(draft)
 
     async def cancel(self, draft: Draft) -> int:
@@ -868,7 +961,7 @@ class MatchActor:
         await self.store.matches.save(draft.doc)
         await finish_cancelling(self.store, draft.doc)
         await self.settle_joins()
-        draft.events.append(("cancelled", {}))
+        draft.events.append(Event("cancelled", {}))
         return self.close_out(draft)
 
     def close_out(self, draft: Draft) -> int:
@@ -880,5 +973,6 @@ class MatchActor:
         self.broadcast(draft.events, first_seq)
         self.finished = True
         self.cancel_timers()
+        self.stop_ticking()
         self.registry.drop(self)
         return self.doc["seq"]

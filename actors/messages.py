@@ -18,6 +18,11 @@ class Socket(Protocol):
         """Queue a text frame (UTF-8 JSON); never blocks (a socket too far behind
         closes itself)."""
 
+    def send_state(self, text: bytes | str) -> None:
+        """Queue a realtime state frame: on a socket that is behind it replaces
+        the state frame still waiting there (state frames are the newest-only
+        kind), and it never counts toward closing a slow reader."""
+
     def close(self, code: int, reason: str) -> None: ...
 
 
@@ -81,6 +86,12 @@ class Checkpoint:
     """Re-append the adopted state to the journal's newest segment (older ones then go)."""
 
     reply: asyncio.Future[None]
+
+
+class Tick:
+    """A realtime game's next simulation step is due (``actors.ticker``)."""
+
+    __slots__ = ()
 
 
 @dataclass

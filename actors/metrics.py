@@ -14,6 +14,7 @@ WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 @dataclass
 class Metrics:
     frames_out: int = 0
+    state_frames: int = 0
     moves: int = 0
     write_count: int = 0
     write_seconds: float = 0.0
@@ -32,6 +33,8 @@ class Metrics:
             "# TYPE arena_live_matches gauge", f"arena_live_matches {live_matches}",
             "# TYPE arena_mailbox_depth gauge", f"arena_mailbox_depth {mailbox_depth}",
             "# TYPE arena_frames_out_total counter", f"arena_frames_out_total {self.frames_out}",
+            "# TYPE arena_state_frames_total counter",
+            f"arena_state_frames_total {self.state_frames}",
             "# TYPE arena_moves_total counter", f"arena_moves_total {self.moves}",
             "# TYPE arena_db_write_seconds histogram",
         ]

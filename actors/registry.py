@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from typing import Any
 
 from actors.ending import finish_cancelling, finish_ending
@@ -16,6 +17,7 @@ from actors.games import GAMES
 from actors.match import MatchActor
 from actors.messages import Checkpoint
 from actors.metrics import Metrics
+from actors.ticker import Ticker
 from config import Config
 from store import Store
 from store.matches import match_key
@@ -36,9 +38,17 @@ class Registry:
         self.metrics = Metrics()
         self.actors: dict[int, MatchActor] = {}
         self.checkpointer: asyncio.Task[None] | None = None
+        self.tickers: dict[float, Ticker] = {}
 
     def get(self, match_id: int) -> MatchActor | None:
         return self.actors.get(match_id)
+
+    def ticker(self, rate: float) -> Ticker:
+        """The one ticker of this process for realtime matches at ``rate`` ticks a second."""
+        ticker = self.tickers.get(rate)
+        if ticker is None:
+            ticker = self.tickers[rate] = Ticker(rate)
+        return ticker
 
     def ongoing(self) -> list[MatchActor]:
         """The live matches' actors, by match id (the ones ending are left out)."""
@@ -58,7 +68,8 @@ class Registry:
             "_id": match_key(match_id), "id": match_id, "game": game, "target_score": target,
             "host_id": user["_id"], "challenger_id": None, "spectator_ids": [],
             "creation_timestamp": now(), "start_timestamp": None, "is_started": False,
-            "is_challenger_ready": False, "state": GAMES[game].new_state(target), "seq": 0,
+            "is_challenger_ready": False,
+            "state": GAMES[game].create(target, random.getrandbits(32)), "seq": 0,
             "phase": "live",
         }
         try:

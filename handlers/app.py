@@ -25,6 +25,7 @@ from handlers.lobbies import LobbiesHandler, LobbyListHandler, LobbyMembersHandl
 from handlers.matches import (
     CompletedMatchesHandler,
     CompletedMatchHandler,
+    GameTypesHandler,
     OngoingMatchesHandler,
     OngoingMatchHandler,
     OngoingMatchRoleHandler,
@@ -44,6 +45,7 @@ ROUTES: list[tuple[str, type]] = [
     ("/api/users/me/", MeHandler),
     ("/api/users/{username}/", UserDetailHandler),
     ("/api/users/{username}/ongoing_match/", UserOngoingMatchHandler),
+    ("/api/game_types/", GameTypesHandler),
     ("/api/ongoing_matches/", OngoingMatchesHandler),
     ("/api/ongoing_matches/{match_id}/", OngoingMatchHandler),
     ("/api/ongoing_matches/{match_id}/{role}/", OngoingMatchRoleHandler),

@@ -53,7 +53,12 @@ class FrameProtocol(WebSocketProtocol13):
         super().__init__(*args, **kwargs)
         self.parser = Parser(self.params.max_message_size, _websocket_mask)
         self.outbox: list[bytes] = []  # frames queued this turn of the loop
-        #: frames queued or handed to the stream and not yet written
+        #: where in ``outbox`` this turn's state frame is (at most one)
+        self.state_at: int | None = None
+        #: the newest state frame, kept while the stream is still writing
+        self.held_state: bytes | None = None
+        #: event frames queued or handed to the stream and not yet written
+        #: (state frames never count: they are replaced, not queued up)
         self.pending = 0
 
     # -- frames in ---------------------------------------------------------------------
@@ -103,6 +108,23 @@ class FrameProtocol(WebSocketProtocol13):
         self.outbox.append(frame)
         self.pending += 1
 
+    def queue_state(self, frame: bytes) -> None:
+        """Send a realtime state frame, newest only: it replaces a state frame
+        not yet written (this turn's, or the one kept while the stream is
+        busy), so a reader that is behind skips states, never events, and a
+        slow reader is never closed for state frames."""
+        if self.stream.writing():
+            self.held_state = frame  # sent when the stream has written what it has
+            return
+        self.held_state = None  # this one is newer
+        if self.state_at is not None:
+            self.outbox[self.state_at] = frame
+            return
+        if not self.outbox:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.state_at = len(self.outbox)
+        self.outbox.append(frame)
+
     def flush(self) -> None:
         """Write the frames queued this turn of the loop in one go.
 
@@ -115,9 +137,11 @@ class FrameProtocol(WebSocketProtocol13):
         frames, self.outbox = self.outbox, []
         if not frames:
             return
+        events = len(frames) - (self.state_at is not None)
+        self.state_at = None
         stream = self.stream
         if self.server_terminated or stream.closed():
-            self.pending -= len(frames)
+            self.pending -= events
             return
         data = frames[0] if len(frames) == 1 else b"".join(frames)
         if not stream.writing():
@@ -126,20 +150,24 @@ class FrameProtocol(WebSocketProtocol13):
             except OSError:  # BlockingIOError, or an error the stream's write below meets
                 sent = 0
             if sent == len(data):
-                self.pending -= len(frames)
+                self.pending -= events
                 return
             data = data[sent:]
         try:
             written = stream.write(data)
         except StreamClosedError:
-            self.pending -= len(frames)
+            self.pending -= events
             return
-        written.add_done_callback(functools.partial(self._written, len(frames)))
+        written.add_done_callback(functools.partial(self._written, events))
 
     def _written(self, count: int, future: Any) -> None:
         self.pending -= count
         if not future.cancelled():
             future.exception()  # a closed stream: nothing to do, but do not log it
+        held = self.held_state
+        if held is not None and not self.stream.writing() and not self.stream.closed():
+            self.held_state = None
+            self.queue_state(held)
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         self.flush()  # what was queued before the close goes out before it

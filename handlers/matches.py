@@ -46,13 +46,24 @@ class MatchHandler(BaseHandler):
         return actor
 
 
+class GameTypesHandler(BaseHandler):
+    openapi = {"get": operation("The games this server hosts, by name", tag=TAG)}
+
+    def get(self) -> None:
+        rate = self.ctx.config.tick_rate
+        self.send([GAMES[name].describe(rate) for name in sorted(GAMES)])
+
+
 class OngoingMatchesHandler(MatchHandler):
     openapi = {
         "post": operation("Create a match; the caller hosts it", tag=TAG, auth=True,
-                          body={"game": optional({"type": "string", "enum": sorted(GAMES)}),
+                          body={"game": optional({
+                                    "type": "string", "minLength": 1, "maxLength": 100,
+                                    "description": "a name from GET /api/game_types/"}),
                                 "target_score": optional({
-                                    "type": "integer", "minimum": 1,
-                                    "maximum": min(g.max_target for g in GAMES.values())})},
+                                    "type": "integer", "minimum": 1, "maximum": SAFE_INTEGER,
+                                    "description": "within the game's bounds "
+                                                   "(GET /api/game_types/)"})},
                           responses=(201,)),
         "get": operation("Ongoing matches", tag=TAG, query={
             "ordering": {"type": "string", "enum": list(ONGOING_ORDERINGS)},
@@ -64,9 +75,9 @@ class OngoingMatchesHandler(MatchHandler):
         game = self.body.string("game", required=False) or self.ctx.config.default_game
         if game not in GAMES:
             raise errors.FieldError("game", f"Choose one of: {', '.join(sorted(GAMES))}.")
-        rules = GAMES[game]
-        target = self.body.integer("target_score", required=False, minimum=1,
-                                   maximum=rules.max_target) or rules.default_target
+        chosen = GAMES[game]
+        target = self.body.integer("target_score", required=False, minimum=chosen.min_target,
+                                   maximum=chosen.max_target) or chosen.default_target
         try:
             actor = await self.registry.create(user, game, target)
         except AlreadyInMatch as exc:

@@ -191,6 +191,12 @@ class MatchSocket(WebSocketHandler):
             return
         connection.queue(text_frame(text))
 
+    def send_state(self, text: bytes | str) -> None:
+        connection = self.ws_connection
+        if self.closed or not isinstance(connection, FrameProtocol) or connection.is_closing():
+            return
+        connection.queue_state(text_frame(text))
+
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         if not self.closed:
             self.closed = True

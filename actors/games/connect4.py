@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.games.base import Event, IllegalMove, Rules, Seat, State, other
+from actors.games.base import Event, Game, IllegalMove, Outcome, Seat, State, other
 
 COLUMNS, ROWS = 7, 6
 _DIRECTIONS = ((1, 0), (0, 1), (1, 1), (1, -1))
@@ -40,16 +40,16 @@ def _four_from(board: list[str], column: int, row: int) -> bool:
     return False
 
 
-class Connect4(Rules):
+class Connect4(Game):
     name = "connect4"
     default_target = 3
 
-    def new_state(self, target: int) -> State:
+    def create(self, target: int, seed: int = 0) -> State:
         return {"target": target, "round": 1, "score": {"host": 0, "challenger": 0},
                 "board": _empty_board(), "turn": "host", "first": "host", "moves": 0,
                 "last_round": None}
 
-    def apply(self, state: State, seat: Seat, move: Any) -> tuple[State, list[Event]]:
+    def apply(self, state: State, seat: Seat, move: Any) -> Outcome:
         column = move.get("column") if isinstance(move, dict) else None
         if isinstance(column, bool) or not isinstance(column, int):
             raise IllegalMove("illegal_move", 'A move is {"column": 0..6}.')
@@ -62,7 +62,7 @@ class Connect4(Rules):
         board = list(state["board"])
         board[column] += DISC[seat]
         row = len(board[column]) - 1
-        moved: Event = ("moved", {"seat": seat, "column": column, "row": row})
+        moved = Event("moved", {"seat": seat, "column": column, "row": row})
         won = _four_from(board, column, row)
         if not won and any(len(col) < ROWS for col in board):
             return {**state, "board": board, "turn": other(seat),
@@ -76,7 +76,7 @@ class Connect4(Rules):
         next_state = {**state, "round": state["round"] + 1, "score": score,
                       "board": _empty_board(), "first": first, "turn": first,
                       "moves": state["moves"] + 1, "last_round": finished}
-        return next_state, [moved, ("round_over", {**finished, "score": score})]
+        return next_state, [moved, Event("round_over", {**finished, "score": score})]
 
     def view(self, state: State, viewer: Seat | None) -> State:
         return {"round": state["round"], "target_score": state["target"],

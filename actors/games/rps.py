@@ -8,21 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.games.base import SEATS, Event, IllegalMove, Rules, Seat, State
+from actors.games.base import SEATS, Event, Game, IllegalMove, Outcome, Seat, State
 
 THROWS = ("rock", "paper", "scissors")
 BEATS = {"rock": "scissors", "paper": "rock", "scissors": "paper"}
 
 
-class RockPaperScissors(Rules):
+class RockPaperScissors(Game):
     name = "rps"
     default_target = 5
 
-    def new_state(self, target: int) -> State:
+    def create(self, target: int, seed: int = 0) -> State:
         return {"target": target, "round": 1, "score": {"host": 0, "challenger": 0},
                 "throws": {"host": None, "challenger": None}, "last_round": None}
 
-    def apply(self, state: State, seat: Seat, move: Any) -> tuple[State, list[Event]]:
+    def apply(self, state: State, seat: Seat, move: Any) -> Outcome:
         throw = move.get("throw") if isinstance(move, dict) else None
         if throw not in THROWS:
             raise IllegalMove("illegal_move", 'A move is {"throw": "rock" | "paper" | "scissors"}.')
@@ -30,7 +30,7 @@ class RockPaperScissors(Rules):
             raise IllegalMove("illegal_move", "You have already thrown this round.")
         throws = {**state["throws"], seat: throw}
         if any(throws[s] is None for s in SEATS):
-            return {**state, "throws": throws}, [("moved", {"seat": seat})]
+            return {**state, "throws": throws}, [Event("moved", {"seat": seat})]
         host, challenger = throws["host"], throws["challenger"]
         winner: Seat | None = None
         if BEATS[host] == challenger:
@@ -43,7 +43,7 @@ class RockPaperScissors(Rules):
         finished = {"round": state["round"], "throws": throws, "winner": winner}
         next_state = {**state, "round": state["round"] + 1, "score": score,
                       "throws": {"host": None, "challenger": None}, "last_round": finished}
-        return next_state, [("round_over", {**finished, "score": score})]
+        return next_state, [Event("round_over", {**finished, "score": score})]
 
     def view(self, state: State, viewer: Seat | None) -> State:
         return {

@@ -12,7 +12,7 @@ C4 = Connect4()
 
 def play(columns: list[int], target: int = 3) -> tuple[dict, list]:
     """Alternate moves from the host; the events of the last one."""
-    state, events = C4.new_state(target), []
+    state, events = C4.create(target), []
     for column in columns:
         state, events = C4.apply(state, state["turn"], {"column": column})
     return state, events
@@ -26,15 +26,15 @@ def play(columns: list[int], target: int = 3) -> tuple[dict, list]:
 ])
 def test_four_in_a_row_wins_the_round_in_every_direction(moves: list[int], name: str) -> None:
     state, events = play(moves)
-    kinds = [kind for kind, _ in events]
+    kinds = [event.kind for event in events]
     assert kinds == ["moved", "round_over"], name
-    assert events[1][1]["winner"] == "host" and state["score"]["host"] == 1, name
+    assert events[1].fields["winner"] == "host" and state["score"]["host"] == 1, name
     assert state["board"] == [""] * COLUMNS and state["round"] == 2
 
 
 def test_three_in_a_row_does_not_win() -> None:
     state, events = play([0, 0, 1, 1, 2])
-    assert [kind for kind, _ in events] == ["moved"] and state["round"] == 1
+    assert [event.kind for event in events] == ["moved"] and state["round"] == 1
 
 
 def test_a_full_board_without_four_is_a_drawn_round() -> None:
@@ -44,13 +44,13 @@ def test_a_full_board_without_four_is_a_drawn_round() -> None:
              4, 5, 4, 5, 4, 5, 5, 4, 5, 4, 5, 4,
              6, 6, 6, 6, 6, 6]
     state, events = play(order)
-    assert events[-1][0] == "round_over" and events[-1][1]["winner"] is None
+    assert events[-1].kind == "round_over" and events[-1].fields["winner"] is None
     assert state["score"] == {"host": 0, "challenger": 0}
-    assert len(events[-1][1]["board"][6]) == ROWS
+    assert len(events[-1].fields["board"][6]) == ROWS
 
 
 def test_turns_alternate_and_the_first_mover_alternates_by_round() -> None:
-    state = C4.new_state(3)
+    state = C4.create(3)
     assert state["turn"] == "host"
     with pytest.raises(IllegalMove) as refused:
         C4.apply(state, "challenger", {"column": 0})
@@ -60,7 +60,7 @@ def test_turns_alternate_and_the_first_mover_alternates_by_round() -> None:
 
 
 def test_bad_moves_are_refused() -> None:
-    state = C4.new_state(3)
+    state = C4.create(3)
     for bad in ({"column": 7}, {"column": -1}, {"column": "0"}, {"column": True}, {}, "0"):
         with pytest.raises(IllegalMove):
             C4.apply(state, "host", bad)
