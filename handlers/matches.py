@@ -72,7 +72,8 @@ class OngoingMatchesHandler(MatchHandler):
 
     async def post(self) -> None:
         user = self.require_user()
-        game = self.body.string("game", required=False) or self.ctx.config.default_game
+        game = self.body.string("game", required=False, default=self.ctx.config.default_game,
+                                max_length=100)
         if game not in GAMES:
             raise errors.FieldError("game", f"Choose one of: {', '.join(sorted(GAMES))}.")
         chosen = GAMES[game]
