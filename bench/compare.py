@@ -70,9 +70,9 @@ STORM_FIGURES = [("sign_ups_per_s", "sign-ups answered/s")]
 class ColyseusProcess(ServerProcess):
     name = "colyseus"
 
-    def __init__(self, port: int = 2567, cpu: int | None = None) -> None:
-        super().__init__([str(NODE), str(PEER / "colyseus-server.mjs"), "--port", str(port)],
-                         "Colyseus listening on ", cpu)
+    def __init__(self, port: int = 2567, cpu: int | None = None, *extra: str) -> None:
+        super().__init__([str(NODE), str(PEER / "colyseus-server.mjs"), "--port", str(port),
+                          *extra], "Colyseus listening on ", cpu)
 
 
 def install_peer() -> None:

@@ -23,11 +23,12 @@
 // (sign_ups_per_s: how many of them were answered within it), once the
 // sign-ups still unanswered from an earlier storm have been answered.
 
-import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { Client as ColyseusClient } from "@colyseus/sdk";
-import WebSocket from "ws";
+import {
+  arenaDriver, colyseusDriver, http as httpTo, JsonSock, log, percentile, pool, serverCpu,
+  serverRss, sleep,
+} from "./common.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -54,155 +55,16 @@ const TARGET_SCORE = Number(opts["target-score"]);
 const PASSWORD = "bench-password-1";
 const THROWS = ["rock", "paper", "scissors"];
 const PIDS = opts.pids ? opts.pids.split(",").map(Number) : [];
-const TICKS = 100; // USER_HZ on Linux
 
 const stats = { measuring: false, acks: 0, latencies: [], gaps: 0, closes: 0, errors: 0,
                 replaced: 0, replaceFailures: 0, signUps: 0, slots: new Map() };
 let rate = 1;
 let done = false;
 
-const log = (...parts) => process.stderr.write(parts.join(" ") + "\n");
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const http = (path, body, token) => httpTo(URL_BASE, path, body, token);
 const opponent = (seat) => (seat === "host" ? "challenger" : "host");
 
-// -- one socket, whatever the target --------------------------------------------------
-
-/** A participant's connection: frames in as objects, waiters for set-up replies. */
-class Sock {
-  constructor(table, seat) {
-    this.table = table;
-    this.seat = seat; // "host", "challenger" or null (a spectator)
-    this.lastSeq = 0;
-    this.waiters = [];
-    this.backlog = []; // frames no waiter took, kept while the table is being set up
-    this.retired = false; // closed on purpose (its match ended or the run is over)
-  }
-
-  deliver(frame) {
-    const waiter = this.waiters.find((w) => w.match(frame));
-    if (waiter) {
-      this.waiters.splice(this.waiters.indexOf(waiter), 1);
-      waiter.resolve(frame);
-    } else if (!this.table.live) {
-      this.backlog.push(frame);
-    }
-    this.table.onFrame(this, frame);
-  }
-
-  /** The next frame that ``match``es, including one that came before the call. */
-  next(match, what) {
-    const early = this.backlog.findIndex(match);
-    if (early >= 0) return Promise.resolve(this.backlog.splice(early, 1)[0]);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 120000);
-      this.waiters.push({ match, resolve: (frame) => { clearTimeout(timer); resolve(frame); } });
-    });
-  }
-
-  closed(code) {
-    for (const waiter of this.waiters.splice(0)) waiter.resolve({ type: "closed", code });
-    if (!this.retired && !done && !this.table.ending) {
-      stats.closes += 1;
-      log(`unexpected close ${code} on table ${this.table.index}`);
-    }
-  }
-}
-
-/** A socket speaking JSON text frames over `ws` (Arena and the relay). */
-class JsonSock extends Sock {
-  static async open(table, seat, url, headers = {}) {
-    const sock = new JsonSock(table, seat);
-    const ws = new WebSocket(url, { headers, perMessageDeflate: false });
-    sock.ws = ws;
-    ws.on("message", (data) => sock.deliver(JSON.parse(data)));
-    ws.on("close", (code) => sock.closed(code));
-    ws.on("error", (error) => log(`socket error on table ${table.index}: ${error.message}`));
-    await new Promise((resolve, reject) => { ws.once("open", resolve); ws.once("error", reject); });
-    return sock;
-  }
-
-  send(frame) {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
-  }
-
-  close() {
-    this.retired = true;
-    this.ws.close();
-  }
-}
-
-/** A Colyseus room connection: messages by type, sent with room.send. */
-class ColyseusSock extends Sock {
-  static async open(table, seat, join) {
-    const sock = new ColyseusSock(table, seat);
-    sock.room = await join();
-    sock.room.onMessage("*", (type, payload) => sock.deliver({ type, ...payload }));
-    sock.room.onLeave((code) => sock.closed(code));
-    return sock;
-  }
-
-  send(frame) {
-    const { type, ...payload } = frame;
-    this.room.send(type, payload);
-  }
-
-  close() {
-    this.retired = true;
-    this.room.leave().catch(() => {});
-  }
-}
-
 // -- the targets -----------------------------------------------------------------------
-
-async function http(path, body, token) {
-  const headers = { "Content-Type": "application/json" };
-  if (token) headers.Authorization = `Token ${token}`;
-  const response = await fetch(URL_BASE + path, {
-    method: body === undefined ? "GET" : "POST", headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${text}`);
-  return JSON.parse(text);
-}
-
-const arena = {
-  /** Each table's users, signed up once; a table's next match reuses them. */
-  async prepare(table) {
-    table.tokens = [];
-    for (let n = 0; n < 2 + SPECTATORS; n += 1) {
-      const credentials = { username: `g${process.pid}_${table.index}_${n}`, password: PASSWORD };
-      await http("/api/users/sign_up/", credentials);
-      table.tokens.push((await http("/api/token/", credentials)).token);
-    }
-  },
-
-  async open(table) {
-    const created = await http("/api/ongoing_matches/", { game: "rps", target_score: TARGET_SCORE },
-                               table.tokens[0]);
-    const url = `${WS_BASE}/ws/matches/${created.id}`;
-    const socks = await Promise.all(table.seats.map(async (seat, n) => {
-      const sock = await JsonSock.open(table, seat, url,
-                                       { Authorization: `Token ${table.tokens[n]}` });
-      return sock;
-    }));
-    table.socks = socks;
-    await Promise.all(socks.map((sock) => sock.next((f) => f.type === "snapshot", "snapshot")));
-    const steps = [[socks[1], { type: "join", role: "challenger" }], [socks[1], { type: "ready" }],
-                   ...socks.slice(2).map((s) => [s, { type: "join", role: "spectator" }]),
-                   [socks[0], { type: "start" }]];
-    let id = 0;
-    for (const [sock, frame] of steps) {
-      id += 1;
-      const stepId = `s${id}`;
-      const reply = sock.next((f) => (f.type === "ack" || f.type === "error") && f.id === stepId
-                              || f.type === "closed", frame.type);
-      sock.send({ ...frame, id: stepId });
-      const answer = await reply;
-      if (answer.type !== "ack") throw new Error(`${frame.type}: ${JSON.stringify(answer)}`);
-    }
-  },
-};
 
 const relay = {
   async prepare() {},
@@ -217,22 +79,12 @@ const relay = {
   },
 };
 
-const colyseusClient = TARGET === "colyseus" ? new ColyseusClient(URL_BASE) : null;
-const colyseus = {
-  async prepare() {},
-
-  async open(table) {
-    const options = { target_score: TARGET_SCORE };
-    const host = await ColyseusSock.open(table, "host",
-      () => colyseusClient.create("rps", { ...options, role: "host" }));
-    const roomId = host.room.roomId;
-    const others = await Promise.all(table.seats.slice(1).map((seat) => ColyseusSock.open(
-      table, seat, () => colyseusClient.joinById(roomId, { role: seat ?? "spectator" }))));
-    table.socks = [host, ...others];
-  },
-};
-
-const DRIVER = { arena, relay, colyseus }[TARGET];
+const DRIVER = {
+  arena: () => arenaDriver({ base: URL_BASE, game: "rps", targetScore: TARGET_SCORE,
+                             spectators: SPECTATORS, password: PASSWORD }),
+  relay: () => relay,
+  colyseus: () => colyseusDriver({ base: URL_BASE, room: "rps", targetScore: TARGET_SCORE }),
+}[TARGET]();
 
 // -- the scenario ----------------------------------------------------------------------
 
@@ -257,6 +109,12 @@ class Table {
     await DRIVER.open(this);
     for (const sock of this.socks) sock.backlog = [];
     this.live = true;
+  }
+
+  onClosed(sock, code) {
+    if (done || this.ending) return;
+    stats.closes += 1;
+    log(`unexpected close ${code} on table ${this.index}`);
   }
 
   throwFor(seat) {
@@ -358,62 +216,23 @@ function player(table, seat) {
   schedule();
 }
 
-async function pool(items, limit, work) {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next];
-      next += 1;
-      await work(item);
-    }
-  });
-  await Promise.all(runners);
-}
-
 // -- measuring -------------------------------------------------------------------------
-
-function serverCpu() {
-  let ticks = 0;
-  for (const pid of PIDS) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
-    } catch { /* gone */ }
-  }
-  return ticks / TICKS;
-}
-
-function serverRss() {
-  let bytes = 0;
-  for (const pid of PIDS) {
-    try {
-      const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n")
-        .find((l) => l.startsWith("VmRSS:"));
-      bytes += Number(line.split(/\s+/)[1]) * 1024;
-    } catch { /* gone */ }
-  }
-  return bytes;
-}
-
-function percentile(sorted, fraction) {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] : 0;
-}
 
 async function measure(label) {
   stats.acks = 0;
   stats.signUps = 0;
   stats.latencies = [];
   stats.slots = new Map();
-  const cpuBefore = serverCpu();
+  const cpuBefore = serverCpu(PIDS);
   const ownBefore = process.cpuUsage();
   const began = performance.now();
   stats.measuring = true;
   await sleep(Number(opts.seconds) * 1000);
   stats.measuring = false;
   const elapsed = (performance.now() - began) / 1000;
-  const serverSeconds = serverCpu() - cpuBefore;
+  const serverSeconds = serverCpu(PIDS) - cpuBefore;
   const own = process.cpuUsage(ownBefore);
-  const rss = serverRss();
+  const rss = serverRss(PIDS);
   const sorted = stats.latencies.sort((a, b) => a - b);
   const slots = Math.ceil(elapsed * 100); // 10 ms slots, the empty ones counted as 0
   const counts = [...stats.slots.values(), ...Array(Math.max(0, slots - stats.slots.size)).fill(0)]
