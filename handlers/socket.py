@@ -87,6 +87,8 @@ class MatchSocket(WebSocketHandler):
             return
         self.counted = True
         self.ctx.sockets.open += 1
+        # Frames are small and must go at once: no Nagle delay behind an unacknowledged one.
+        self.set_nodelay(True)
         if self.ctx.config.socket_send_buffer:
             stream = self.ws_connection.stream  # type: ignore[union-attr]
             stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF,

@@ -86,6 +86,9 @@ class Game:
     realtime: ClassVar[bool] = False
     #: Ticks per second of a realtime game; ``None``: the server's ``--tick-rate``.
     tick_rate: ClassVar[int | None] = None
+    #: Whether ``view`` is the same for every viewer (then it is made and
+    #: encoded once per state, not once per kind of viewer).
+    public_view: ClassVar[bool] = False
 
     # -- life -------------------------------------------------------------------------
 

@@ -82,6 +82,7 @@ class Pong(Game):
     default_target = 5
     turn_clock = False
     realtime = True
+    public_view = True
 
     def create(self, target: int, seed: int = 0) -> State:
         rng = random.Random(seed)

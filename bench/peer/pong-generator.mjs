@@ -6,7 +6,7 @@
 //         [--matches 250] [--spectators 2] [--tick-rate 30] [--seconds 20]
 //         [--warmup 5] [--target-score 99] [--pids 123,456]
 //
-// Both players follow the ball, deciding at most every 200 ms (so they send a
+// Both players follow the ball, deciding at most every 100 ms (so they send a
 // few direction changes a second and miss now and then: points happen).
 // After a warm-up, one window; one JSON line with: state frames received per
 // second against the ideal (every socket one per tick); the gap between
@@ -45,7 +45,7 @@ const SOCKETS = MATCHES * (2 + SPECTATORS);
 const TICK_RATE = Number(opts["tick-rate"]);
 const PERIOD_MS = 1000 / TICK_RATE;
 const PIDS = opts.pids ? opts.pids.split(",").map(Number) : [];
-const DECIDE_EVERY_MS = 200;
+const DECIDE_EVERY_MS = 100;
 const DEADBAND = 0.02;
 
 const stats = { measuring: false, frames: 0, gaps: [], skipped: 0, points: 0, pointLags: [],
@@ -122,7 +122,7 @@ class Table {
     }
   }
 
-  /** A bot: toward the ball's height, deciding at most every 200 ms. */
+  /** A bot: toward the ball's height, deciding at most every 100 ms. */
   steer(sock, state, now) {
     if (now - sock.decidedAt < DECIDE_EVERY_MS) return;
     sock.decidedAt = now;
