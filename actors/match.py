@@ -112,6 +112,9 @@ class MatchActor:
         self.tick_dt = 1.0 / (self.game.tick_rate or self.config.tick_rate)
         self.tick_queued = False  # a Tick waits in the mailbox: do not post another
         self.busy = False  # a message is being handled (``serve``)
+        #: Work started off the actor's turn (claims, releases) and not done yet;
+        #: a shutdown waits for it before the store closes.
+        self.background: set[asyncio.Task[None]] = set()
         self.mailbox: asyncio.Queue[Any] = asyncio.Queue()
         self.sockets: dict[str, Socket] = {}
         self.disconnected: set[str] = set()
@@ -642,7 +645,7 @@ class MatchActor:
             raise CommandError("already_in_match", "You are already in this match.")
         self.check_seat_free(role)
         self.game.admit(self.doc["state"], role)
-        task = asyncio.get_running_loop().create_task(
+        task = self.in_background(
             self.claim_off_turn(socket, frame, user_id, role))
         self.joining[id(frame)] = (task, socket, frame, user_id)
         self.held[user_id] = []
@@ -890,8 +893,15 @@ class MatchActor:
             finally:
                 self.forget_release(user_id, done)
 
-        asyncio.get_running_loop().create_task(release())
+        self.in_background(release())
         return done
+
+    def in_background(self, work: Any) -> asyncio.Task[None]:
+        """Run the coroutine ``work`` beside the actor, kept in ``background``."""
+        task = asyncio.get_running_loop().create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
 
     # -- REST ------------------------------------------------------------------------
 

@@ -155,9 +155,12 @@ class Registry:
         if self.checkpointer is not None:
             self.checkpointer.cancel()
             await asyncio.gather(self.checkpointer, return_exceptions=True)
-        tasks = [task for actor in list(self.actors.values())
-                 if (task := actor.stop()) is not None]
+        actors = list(self.actors.values())
+        tasks = [task for actor in actors if (task := actor.stop()) is not None]
         await asyncio.gather(*tasks, return_exceptions=True)
+        # claims and releases under way finish before the store closes
+        await asyncio.gather(*(task for actor in actors for task in list(actor.background)),
+                             return_exceptions=True)
         self.actors.clear()
 
     def collect(self) -> list[str]:

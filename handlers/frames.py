@@ -120,8 +120,9 @@ class FrameProtocol(WebSocketProtocol13):
         if self.state_at is not None:
             self.outbox[self.state_at] = frame
             return
-        if not self.outbox:
-            asyncio.get_running_loop().call_soon(self.flush)
+        if not self.outbox:  # nothing else to go with it this turn: now, in one send
+            self.write(frame, 0)
+            return
         self.state_at = len(self.outbox)
         self.outbox.append(frame)
 
@@ -139,11 +140,14 @@ class FrameProtocol(WebSocketProtocol13):
             return
         events = len(frames) - (self.state_at is not None)
         self.state_at = None
+        self.write(frames[0] if len(frames) == 1 else b"".join(frames), events)
+
+    def write(self, data: bytes, events: int) -> None:
+        """Write ``data`` (``events`` of its frames count in ``pending`` until written)."""
         stream = self.stream
         if self.server_terminated or stream.closed():
             self.pending -= events
             return
-        data = frames[0] if len(frames) == 1 else b"".join(frames)
         if not stream.writing():
             try:
                 sent = stream.socket.send(data)
