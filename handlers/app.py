@@ -34,6 +34,7 @@ from handlers.matches import (
 from handlers.ops import HealthHandler, MetricsHandler, OpenAPIHandler
 from handlers.socket import MatchSocket
 from handlers.users import MeHandler, UserDetailHandler, UsersHandler
+from handlers.web import WEB_ROUTES
 
 # (path template, handler).  ``{name}`` is a path segment passed to the method.
 ROUTES: list[tuple[str, type]] = [
@@ -100,6 +101,7 @@ def make_app(context: AppContext) -> ArenaApplication:
         if handler is OpenAPIHandler:
             kwargs["routes"] = ROUTES
         specs.append(URLSpec(_pattern(template), handler, kwargs))
+    specs += [URLSpec(pattern, handler, kwargs) for pattern, handler, kwargs in WEB_ROUTES]
     return ArenaApplication(
         specs,
         context,

@@ -1,0 +1,437 @@
+// The page at /: accounts, the ongoing matches, creating, joining, playing and
+// watching a match.  Built on the public API only (arena-client.js).
+
+import { Api, MatchConnection } from "./arena-client.js";
+
+const api = new Api();
+const $ = (id) => document.getElementById(id);
+const show = (id, visible) => { $(id).hidden = !visible; };
+let me = null;
+let gameTypes = [];
+let live = null; // the MatchConnection of the match on screen
+let view = null; // what the match screen shows: { match, state, you, ended }
+let lobbyTimer = null;
+
+// -- messages -----------------------------------------------------------------------------
+
+function fail(error) {
+  $("error").textContent = error.message || String(error);
+  show("error", true);
+}
+
+function clearError() {
+  show("error", false);
+}
+
+function announce(text) {
+  $("status").textContent = text;
+  const item = document.createElement("li");
+  item.textContent = text;
+  $("log").prepend(item);
+}
+
+/** Run ``work`` for a button or form: errors become the readable message. */
+function act(work) {
+  return async (event) => {
+    event?.preventDefault?.();
+    clearError();
+    try {
+      await work(event);
+    } catch (error) {
+      fail(error);
+    }
+  };
+}
+
+// -- accounts -----------------------------------------------------------------------------
+
+function credentials() {
+  return [$("username").value.trim(), $("password").value];
+}
+
+$("sign-up").addEventListener("click", act(async () => {
+  me = await api.signUp(...credentials());
+  route();
+}));
+
+$("auth-form").addEventListener("submit", act(async () => {
+  me = await api.logIn(...credentials());
+  route();
+}));
+
+$("log-out").addEventListener("click", act(async () => {
+  await api.logOut();
+  me = null;
+  location.hash = "#/";
+  route();
+}));
+
+function renderMe() {
+  show("me", me !== null);
+  show("nav", me !== null);
+  if (me) {
+    $("me-name").textContent = me.username;
+    $("me-elo").textContent = `${me.elo} elo`;
+  }
+}
+
+// -- the lobby ------------------------------------------------------------------------------
+
+$("new-match").addEventListener("click", () => {
+  show("create-form", $("create-form").hidden);
+});
+
+$("game").addEventListener("change", () => {
+  const chosen = gameTypes.find((g) => g.name === $("game").value);
+  if (chosen) $("target").value = chosen.default_target_score;
+});
+
+$("create-form").addEventListener("submit", act(async () => {
+  const body = { game: $("game").value };
+  if ($("target").value) body.target_score = Number($("target").value);
+  const match = await api.post("/api/ongoing_matches/", body);
+  location.hash = `#/match/${match.id}`;
+}));
+
+$("filters").addEventListener("input", () => loadMatches().catch(fail));
+
+async function loadGameTypes() {
+  gameTypes = await api.get("/api/game_types/");
+  $("game").replaceChildren(...gameTypes.map((g) => {
+    const option = document.createElement("option");
+    option.value = g.name;
+    option.textContent = g.name;
+    return option;
+  }));
+  $("game").dispatchEvent(new Event("change"));
+}
+
+async function loadMatches() {
+  const query = new URLSearchParams();
+  if ($("min-elo").value) query.set("min_elo", $("min-elo").value);
+  if ($("max-elo").value) query.set("max_elo", $("max-elo").value);
+  if ($("full").value) query.set("is_full", $("full").value);
+  const matches = await api.get(`/api/ongoing_matches/?${query}`);
+  $("matches").replaceChildren(...matches.map(matchItem));
+  show("no-matches", matches.length === 0);
+}
+
+function matchItem(match) {
+  const item = document.createElement("li");
+  const what = document.createElement("span");
+  what.className = "what";
+  what.textContent = `${match.game} to ${match.target_score}`;
+  const who = document.createElement("span");
+  who.className = "who";
+  who.textContent = `${match.host.username} (${match.host.elo})`;
+  const seats = document.createElement("span");
+  seats.className = "muted";
+  seats.textContent = match.challenger ? `vs ${match.challenger.username}`
+    : "waiting for a challenger";
+  const join = button("Join", () => { location.hash = `#/match/${match.id}/join`; });
+  join.disabled = Boolean(match.challenger) || match.is_started;
+  const watch = button("Watch", () => { location.hash = `#/match/${match.id}/watch`; });
+  item.append(what, who, seats, join, watch);
+  return item;
+}
+
+function button(label, onClick, className = "") {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.textContent = label;
+  if (className) element.className = className;
+  element.addEventListener("click", act(onClick));
+  return element;
+}
+
+// -- a match ---------------------------------------------------------------------------------
+
+function openMatch(matchId, intent) {
+  if (live && live.matchId === matchId) return;
+  closeMatch();
+  view = { match: null, state: null, you: null, ended: null, intent };
+  $("log").replaceChildren();
+  $("status").textContent = "";
+  live = new MatchConnection(matchId, {
+    onStatus: (status) => {
+      $("connection").textContent = status === "open" ? "connected" : status;
+      $("connection").dataset.status = status;
+    },
+    onSnapshot: (snapshot) => {
+      Object.assign(view, { match: snapshot.match, state: snapshot.state, you: snapshot.you });
+      renderMatch();
+      takeSeat().catch(fail);
+    },
+    onEvent: (event) => {
+      apply(event);
+      renderMatch();
+    },
+    onState: (frame) => {
+      view.state = frame.state;
+      drawCourt();
+    },
+    onError: fail,
+    onClose: (code) => {
+      if (!view.ended) announce(code === 4409 ? "Opened in another tab." : "The match is over.");
+    },
+  });
+}
+
+function closeMatch() {
+  live?.close();
+  live = null;
+}
+
+async function takeSeat() {
+  if (view.you !== null || !view.intent) return;
+  const intent = view.intent;
+  view.intent = null;
+  await live.command("join", { role: intent === "join" ? "challenger" : "spectator" });
+}
+
+const name = (user) => (user ? user.username : "—");
+
+function apply(event) {
+  const match = view.match;
+  view.state = event.state ?? view.state;
+  switch (event.kind) {
+    case "joined":
+      if (event.role === "challenger") match.challenger = event.user;
+      else match.spectators = [...match.spectators, event.user];
+      if (event.user.username === me?.username) view.you = event.role;
+      announce(`${name(event.user)} joined as ${event.role}`);
+      break;
+    case "left":
+      if (event.role === "challenger") {
+        match.challenger = null;
+        match.is_challenger_ready = false;
+      } else {
+        match.spectators = match.spectators.filter((s) => s.id !== event.user.id);
+      }
+      if (event.user.username === me?.username) view.you = null;
+      announce(`${name(event.user)} left`);
+      break;
+    case "ready":
+    case "unready":
+      match.is_challenger_ready = event.kind === "ready";
+      announce(`${name(event.user)} is ${event.kind === "ready" ? "ready" : "not ready"}`);
+      break;
+    case "started":
+      match.is_started = true;
+      announce("The match has started");
+      break;
+    case "moved":
+      announce(`${seatName(event.seat)} moved`);
+      break;
+    case "round_over":
+      match.score = event.score;
+      announce(event.winner ? `${seatName(event.winner)} won round ${event.round}`
+        : `Round ${event.round} is a draw`);
+      break;
+    case "point":
+      match.score = event.score;
+      announce(`Point to ${seatName(event.scorer)}`);
+      break;
+    case "disconnected":
+      setPresence(event.role, "disconnected");
+      announce(`${name(event.user)} lost the connection`);
+      break;
+    case "reconnected":
+      setPresence(event.role, "");
+      announce(`${name(event.user)} is back`);
+      break;
+    case "ended":
+      view.ended = event.result;
+      announce(`${event.result.winner} won`);
+      break;
+    case "cancelled":
+      view.ended = { cancelled: true };
+      announce("The match was cancelled");
+      break;
+    default:
+      announce(event.kind.replaceAll("_", " "));
+  }
+}
+
+function seatName(seat) {
+  return name(seat === "host" ? view.match.host : view.match.challenger);
+}
+
+function setPresence(role, text) {
+  if (role === "host" || role === "challenger") $(`${role}-state`).textContent = text;
+}
+
+function renderMatch() {
+  const { match, you, ended, state } = view;
+  if (!match) return;
+  $("match-title").textContent = `${match.game} to ${match.target_score}`;
+  $("host-name").textContent = name(match.host);
+  $("challenger-name").textContent = name(match.challenger);
+  $("score").textContent = `${match.score.host} – ${match.score.challenger}`;
+  const playing = (you === "host" || you === "challenger") && !ended;
+  show("ready", you === "challenger" && !match.is_started && !match.is_challenger_ready && !ended);
+  show("start", you === "host" && !match.is_started && !ended);
+  $("start").disabled = !(match.challenger && match.is_challenger_ready);
+  show("resign", playing && match.is_started);
+  show("leave", you !== null && !ended);
+  $("turn").textContent = turnText(match, state, you, ended);
+  renderBoard(match, state, playing && match.is_started);
+}
+
+function turnText(match, state, you, ended) {
+  if (ended) return ended.cancelled ? "Cancelled." : `${ended.winner} won ${ended.winner_score}–${ended.loser_score}.`;
+  if (!match.is_started) {
+    if (!match.challenger) return "Waiting for a challenger.";
+    return match.is_challenger_ready ? "The challenger is ready." : "Waiting for the challenger to be ready.";
+  }
+  if (match.game === "connect4" && state) {
+    const mine = state.turn === you;
+    return mine ? "Your turn." : `${seatName(state.turn)}'s turn.`;
+  }
+  if (match.game === "rps" && state && you && state.thrown) {
+    return state.thrown[you] ? "Thrown: waiting for the other player." : "Your throw.";
+  }
+  return "";
+}
+
+// -- boards ---------------------------------------------------------------------------------
+
+let boardGame = null;
+
+function renderBoard(match, state, canPlay) {
+  const board = $("board");
+  if (boardGame !== match.game) {
+    boardGame = match.game;
+    board.replaceChildren();
+    if (match.game === "rps") {
+      board.className = "rps";
+      for (const hand of ["Rock", "Paper", "Scissors"]) {
+        board.append(button(hand, () => live.command("move", { move: { throw: hand.toLowerCase() } }),
+                            "hand"));
+      }
+    } else if (match.game === "connect4") {
+      board.className = "connect4";
+      const columns = document.createElement("div");
+      columns.className = "columns";
+      for (let c = 0; c < 7; c += 1) {
+        columns.append(button(`Column ${c + 1}`, () => live.command("move", { move: { column: c } }),
+                              "column"));
+      }
+      const grid = document.createElement("div");
+      grid.id = "grid";
+      grid.className = "grid";
+      board.append(columns, grid);
+    } else if (match.game === "pong") {
+      board.className = "pong";
+      const canvas = document.createElement("canvas");
+      canvas.id = "court";
+      canvas.width = 640;
+      canvas.height = 400;
+      canvas.setAttribute("aria-label", "Court");
+      canvas.setAttribute("role", "img");
+      canvas.tabIndex = 0;
+      board.append(canvas);
+      steer(canvas);
+    }
+  }
+  for (const element of board.querySelectorAll("button")) element.disabled = !canPlay;
+  if (match.game === "connect4" && state) drawGrid(state.board);
+  if (match.game === "pong") drawCourt();
+}
+
+function drawGrid(columns) {
+  const grid = $("grid");
+  if (!grid) return;
+  const cells = [];
+  for (let row = 5; row >= 0; row -= 1) {
+    for (let c = 0; c < 7; c += 1) {
+      const cell = document.createElement("span");
+      const disc = columns[c][row];
+      cell.className = `cell ${disc === "h" ? "host" : disc === "c" ? "challenger" : ""}`;
+      cells.push(cell);
+    }
+  }
+  grid.replaceChildren(...cells);
+}
+
+function drawCourt() {
+  const canvas = $("court");
+  if (!canvas || !view || !view.state || !view.state.ball) return;
+  const context = canvas.getContext("2d");
+  const { width, height } = canvas;
+  const { ball, paddles } = view.state;
+  context.fillStyle = "#10141c";
+  context.fillRect(0, 0, width, height);
+  context.fillStyle = "#2b3445";
+  for (let y = 0; y < height; y += 24) context.fillRect(width / 2 - 1, y, 2, 12);
+  context.fillStyle = "#e8edf5";
+  const paddleHeight = 0.2 * height;
+  context.fillRect(0.03 * width - 6, paddles.host.y * height - paddleHeight / 2, 6, paddleHeight);
+  context.fillRect(0.97 * width, paddles.challenger.y * height - paddleHeight / 2, 6, paddleHeight);
+  context.beginPath();
+  context.arc(ball.x * width, ball.y * height, 6, 0, 2 * Math.PI);
+  context.fill();
+}
+
+function steer(canvas) {
+  let direction = "stop";
+  const go = (wanted) => {
+    if (wanted === direction || !live) return;
+    direction = wanted;
+    live.send("move", { move: { paddle: wanted } });
+  };
+  const keys = { ArrowUp: "up", ArrowDown: "down" };
+  document.addEventListener("keydown", (event) => {
+    if (!$("court") || !(event.key in keys)) return;
+    event.preventDefault();
+    go(keys[event.key]);
+  });
+  document.addEventListener("keyup", (event) => {
+    if (event.key in keys && keys[event.key] === direction) go("stop");
+  });
+  canvas.addEventListener("pointerdown", (event) => {
+    const box = canvas.getBoundingClientRect();
+    go(event.clientY - box.top < box.height / 2 ? "up" : "down");
+  });
+  canvas.addEventListener("pointerup", () => go("stop"));
+  canvas.addEventListener("pointerleave", () => go("stop"));
+}
+
+$("ready").addEventListener("click", act(() => live.command("ready")));
+$("start").addEventListener("click", act(() => live.command("start")));
+$("resign").addEventListener("click", act(() => live.command("resign")));
+$("leave").addEventListener("click", act(async () => {
+  if (view?.you) await live.command("leave");
+  closeMatch();
+  location.hash = "#/";
+}));
+
+// -- routing ---------------------------------------------------------------------------------
+
+async function route() {
+  clearInterval(lobbyTimer);
+  renderMe();
+  const [, page, id, intent] = location.hash.split("/");
+  show("auth", me === null);
+  show("lobby", me !== null && page !== "match");
+  show("match", me !== null && page === "match");
+  if (me === null) {
+    closeMatch();
+    return;
+  }
+  if (page === "match") {
+    openMatch(Number(id), intent);
+    return;
+  }
+  closeMatch();
+  boardGame = null;
+  if (!gameTypes.length) await loadGameTypes();
+  await loadMatches();
+  lobbyTimer = setInterval(() => loadMatches().catch(() => {}), 3000);
+}
+
+window.addEventListener("hashchange", () => route().catch(fail));
+(async () => {
+  me = await api.me();
+  await route();
+})().catch(fail);
