@@ -106,3 +106,93 @@ def test_two_players_play_rps_to_the_end_while_a_third_watches(
     for page in (host, challenger, watcher):
         playwright_api.expect(page.get_by_role("status")).to_have_text("web_host won")  # type: ignore[attr-defined]
     shot(watcher, "match-watched-phone")
+
+
+def new_match(host: object, game: str, target: str = "1") -> None:
+    host.get_by_role("button", name="New match").click()  # type: ignore[attr-defined]
+    host.get_by_label("Game").select_option(game)  # type: ignore[attr-defined]
+    host.get_by_label("Target score").fill(target)  # type: ignore[attr-defined]
+    host.get_by_role("button", name="Create").click()  # type: ignore[attr-defined]
+    playwright_api.expect(host.get_by_role("button", name="Start")).to_be_visible()  # type: ignore[attr-defined]
+
+
+def seat_and_start(host: object, challenger: object, host_name: str) -> None:
+    challenger.reload()  # type: ignore[attr-defined]
+    listed = challenger.get_by_role("listitem").filter(has_text=host_name)  # type: ignore[attr-defined]
+    listed.get_by_role("button", name="Join").click()
+    challenger.get_by_role("button", name="Ready").click()  # type: ignore[attr-defined]
+    start = host.get_by_role("button", name="Start")  # type: ignore[attr-defined]
+    playwright_api.expect(start).to_be_enabled()
+    start.click()
+
+
+def test_a_connect4_match_is_played_to_a_win(browser: object, server: ServerProcess) -> None:
+    host, challenger = page_for(browser, server), page_for(browser, server)
+    sign_up(host, "c4_host")
+    sign_up(challenger, "c4_challenger")
+    new_match(host, "connect4")
+    seat_and_start(host, challenger, "c4_host")
+    for turn in range(7):  # the host stacks column 1, the challenger column 2
+        page, column = (host, "Column 1") if turn % 2 == 0 else (challenger, "Column 2")
+        button = page.get_by_role("button", name=column)  # type: ignore[attr-defined]
+        playwright_api.expect(button).to_be_enabled()
+        playwright_api.expect(page.locator("#turn")).to_have_text("Your turn.")  # type: ignore[attr-defined]
+        button.click()
+    shot(challenger, "match-connect4")
+    for page in (host, challenger):
+        playwright_api.expect(page.get_by_role("status")).to_have_text("c4_host won")  # type: ignore[attr-defined]
+
+
+def test_the_pong_paddle_answers_the_arrow_keys(browser: object, server: ServerProcess) -> None:
+    host, challenger = page_for(browser, server), page_for(browser, server)
+    sign_up(host, "pong_web_host")
+    sign_up(challenger, "pong_web_challenger")
+    new_match(host, "pong", "5")
+    seat_and_start(host, challenger, "pong_web_host")
+    court = host.get_by_role("img", name="Court")  # type: ignore[attr-defined]
+    playwright_api.expect(court).to_have_attribute("data-host", "0.500")
+    host.keyboard.down("ArrowUp")  # type: ignore[attr-defined]
+    playwright_api.expect(court).to_have_attribute("data-host", "0.100")  # up to its limit
+    host.keyboard.up("ArrowUp")  # type: ignore[attr-defined]
+    host.keyboard.down("ArrowDown")  # type: ignore[attr-defined]
+    host.wait_for_timeout(300)  # type: ignore[attr-defined]
+    host.keyboard.up("ArrowDown")  # type: ignore[attr-defined]
+    moved = float(court.get_attribute("data-host"))
+    assert 0.1 < moved < 0.9
+    watched = challenger.get_by_role("img", name="Court")  # type: ignore[attr-defined]
+    playwright_api.expect(watched).not_to_have_attribute("data-tick", "0")
+    shot(host, "match-pong")
+
+
+def test_the_page_reconnects_by_itself_after_a_server_restart(
+        browser: object, tmp_path: Path) -> None:
+    import socket as sockets
+
+    with sockets.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ServerProcess(tmp_path, "--port", str(port)).start()
+    try:
+        host, challenger = page_for(browser, server), page_for(browser, server)
+        sign_up(host, "restart_host")
+        sign_up(challenger, "restart_challenger")
+        new_match(host, "rps", "2")
+        seat_and_start(host, challenger, "restart_host")
+        host.get_by_role("button", name="Rock").click()  # type: ignore[attr-defined]
+        challenger.get_by_role("button", name="Scissors").click()  # type: ignore[attr-defined]
+        playwright_api.expect(host.get_by_role("status")).to_contain_text("won round 1")  # type: ignore[attr-defined]
+        server.stop()
+        pill = host.locator("#connection")  # type: ignore[attr-defined]
+        playwright_api.expect(pill).to_have_text("reconnecting")
+        shot(host, "reconnecting")
+        server = ServerProcess(tmp_path, "--port", str(port)).start()
+        playwright_api.expect(pill).to_have_text("connected", timeout=20000)
+        playwright_api.expect(host.locator("#score")).to_have_text("1 \u2013 0")  # type: ignore[attr-defined]
+        playwright_api.expect(challenger.locator("#connection")).to_have_text(  # type: ignore[attr-defined]
+            "connected", timeout=20000)
+        host.get_by_role("button", name="Paper").click()  # type: ignore[attr-defined]
+        challenger.get_by_role("button", name="Rock").click()  # type: ignore[attr-defined]
+        for page in (host, challenger):
+            playwright_api.expect(page.get_by_role("status")).to_have_text("restart_host won")  # type: ignore[attr-defined]
+    finally:
+        server.stop()

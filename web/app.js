@@ -314,8 +314,10 @@ function renderBoard(match, state, canPlay) {
       const columns = document.createElement("div");
       columns.className = "columns";
       for (let c = 0; c < 7; c += 1) {
-        columns.append(button(`Column ${c + 1}`, () => live.command("move", { move: { column: c } }),
-                              "column"));
+        const drop = button(`${c + 1}`, () => live.command("move", { move: { column: c } }),
+                            "column");
+        drop.setAttribute("aria-label", `Column ${c + 1}`);
+        columns.append(drop);
       }
       const grid = document.createElement("div");
       grid.id = "grid";
@@ -335,7 +337,10 @@ function renderBoard(match, state, canPlay) {
     }
   }
   for (const element of board.querySelectorAll("button")) element.disabled = !canPlay;
-  if (match.game === "connect4" && state) drawGrid(state.board);
+  if (match.game === "connect4" && state) {
+    // once it is over, the board of the last round rather than the fresh one
+    drawGrid(view.ended && state.last_round ? state.last_round.board : state.board);
+  }
   if (match.game === "pong") drawCourt();
 }
 
@@ -371,6 +376,10 @@ function drawCourt() {
   context.beginPath();
   context.arc(ball.x * width, ball.y * height, 6, 0, 2 * Math.PI);
   context.fill();
+  // what is drawn, in words too, for assistive technology and tests
+  canvas.dataset.host = paddles.host.y.toFixed(3);
+  canvas.dataset.challenger = paddles.challenger.y.toFixed(3);
+  canvas.dataset.tick = String(view.state.tick);
 }
 
 function steer(canvas) {
