@@ -45,8 +45,8 @@ def page_for(browser: object, server: ServerProcess, width: int = 1100) -> objec
 
 
 def sign_up(page: object, username: str) -> None:
-    page.get_by_label("Username").fill(username)  # type: ignore[attr-defined]
-    page.get_by_label("Password").fill(PASSWORD)  # type: ignore[attr-defined]
+    page.get_by_label("Username", exact=True).fill(username)  # type: ignore[attr-defined]
+    page.get_by_label("Password", exact=True).fill(PASSWORD)  # type: ignore[attr-defined]
     page.get_by_role("button", name="Sign up").click()  # type: ignore[attr-defined]
     playwright_api.expect(page.get_by_role("button", name="Log out")).to_be_visible()  # type: ignore[attr-defined]
 
@@ -69,8 +69,8 @@ def test_the_page_is_served_with_a_strict_content_security_policy(server: Server
 
 def test_a_bad_sign_up_shows_the_servers_message(browser: object, server: ServerProcess) -> None:
     page = page_for(browser, server)
-    page.get_by_label("Username").fill("shorty")  # type: ignore[attr-defined]
-    page.get_by_label("Password").fill("123")  # type: ignore[attr-defined]
+    page.get_by_label("Username", exact=True).fill("shorty")  # type: ignore[attr-defined]
+    page.get_by_label("Password", exact=True).fill("123")  # type: ignore[attr-defined]
     page.get_by_role("button", name="Sign up").click()  # type: ignore[attr-defined]
     alert = page.get_by_role("alert")  # type: ignore[attr-defined]
     playwright_api.expect(alert).to_contain_text("password")
@@ -196,3 +196,57 @@ def test_the_page_reconnects_by_itself_after_a_server_restart(
             playwright_api.expect(page.get_by_role("status")).to_have_text("restart_host won")  # type: ignore[attr-defined]
     finally:
         server.stop()
+
+
+def test_the_library_keeps_a_flag_and_a_rating(browser: object, server: ServerProcess) -> None:
+    page = page_for(browser, server)
+    sign_up(page, "librarian")
+    page.get_by_role("link", name="Library").click()  # type: ignore[attr-defined]
+    page.get_by_label("IGDB id").fill("1942")  # type: ignore[attr-defined]
+    page.get_by_label("Title", exact=True).fill("The Witcher 3")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Look up").click()  # type: ignore[attr-defined]
+    liked = page.get_by_role("button", name="Liked")  # type: ignore[attr-defined]
+    playwright_api.expect(liked).to_have_attribute("aria-pressed", "false")
+    liked.click()
+    playwright_api.expect(liked).to_have_attribute("aria-pressed", "true")
+    playwright_api.expect(page.get_by_role("list", name="Liked")).to_contain_text(  # type: ignore[attr-defined]
+        "The Witcher 3 (IGDB 1942)")
+    page.get_by_label("Rating").select_option("9")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Rate").click()  # type: ignore[attr-defined]
+    playwright_api.expect(page.locator("#library-stats")).to_contain_text("average 9")  # type: ignore[attr-defined]
+    shot(page, "library")
+
+
+def test_a_lobby_is_created_with_an_invitee_who_sees_it(
+        browser: object, server: ServerProcess) -> None:
+    host, guest = page_for(browser, server), page_for(browser, server)
+    sign_up(guest, "lobby_guest")
+    sign_up(host, "lobby_host")
+    host.get_by_role("link", name="Lobbies").click()  # type: ignore[attr-defined]
+    host.get_by_label("Lobby name").fill("Friday night")  # type: ignore[attr-defined]
+    host.get_by_label("Invitees (comma-separated)").fill("lobby_guest")  # type: ignore[attr-defined]
+    host.get_by_role("button", name="Create lobby").click()  # type: ignore[attr-defined]
+    lobby = host.get_by_role("listitem").filter(has_text="Friday night")  # type: ignore[attr-defined]
+    playwright_api.expect(lobby).to_contain_text("lobby_guest")
+    guest.get_by_role("link", name="Lobbies").click()  # type: ignore[attr-defined]
+    playwright_api.expect(guest.get_by_role("listitem").filter(  # type: ignore[attr-defined]
+        has_text="Friday night")).to_contain_text("lobby_host")
+    lobby.get_by_role("button", name="Remove lobby_guest").click()
+    playwright_api.expect(lobby).not_to_contain_text("lobby_guest")
+    shot(host, "lobbies")
+
+
+def test_results_and_the_leaderboard_show_a_finished_match(
+        browser: object, server: ServerProcess) -> None:
+    page = page_for(browser, server)
+    sign_up(page, "reader")
+    page.get_by_role("link", name="Results").click()  # type: ignore[attr-defined]
+    page.get_by_label("Player", exact=True).fill("web_host")  # type: ignore[attr-defined]
+    loser = page.get_by_role("cell", name="web_challenger", exact=True)  # type: ignore[attr-defined]
+    row = page.get_by_role("row").filter(has=loser)  # type: ignore[attr-defined]
+    playwright_api.expect(row).to_contain_text("1000→1050")
+    shot(page, "results")
+    page.get_by_role("link", name="Leaderboard").click()  # type: ignore[attr-defined]
+    first = page.get_by_role("row").nth(1)  # type: ignore[attr-defined]
+    playwright_api.expect(first).to_contain_text("1050")
+    shot(page, "leaderboard")

@@ -2,6 +2,7 @@
 // watching a match.  Built on the public API only (arena-client.js).
 
 import { Api, MatchConnection } from "./arena-client.js";
+import { pages } from "./pages.js";
 
 const api = new Api();
 const $ = (id) => document.getElementById(id);
@@ -11,6 +12,7 @@ let gameTypes = [];
 let live = null; // the MatchConnection of the match on screen
 let view = null; // what the match screen shows: { match, state, you, ended }
 let lobbyTimer = null;
+const PAGES = ["results", "leaderboard", "library", "lobbies"];
 
 // -- messages -----------------------------------------------------------------------------
 
@@ -417,15 +419,25 @@ $("leave").addEventListener("click", act(async () => {
 
 // -- routing ---------------------------------------------------------------------------------
 
+const browse = pages(api, fail, () => me);
+
 async function route() {
   clearInterval(lobbyTimer);
   renderMe();
   const [, page, id, intent] = location.hash.split("/");
+  const lobby = page !== "match" && !PAGES.includes(page);
   show("auth", me === null);
-  show("lobby", me !== null && page !== "match");
+  show("lobby", me !== null && lobby);
   show("match", me !== null && page === "match");
+  for (const name of PAGES) show(name, me !== null && page === name);
   if (me === null) {
     closeMatch();
+    return;
+  }
+  if (PAGES.includes(page)) {
+    closeMatch();
+    boardGame = null;
+    await browse[page]();
     return;
   }
   if (page === "match") {
