@@ -56,6 +56,33 @@ def shot(page: object, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
 
 
+def new_match(host: object, game: str, target: str = "1") -> None:
+    host.get_by_role("button", name="New match").click()  # type: ignore[attr-defined]
+    host.get_by_label("Game").select_option(game)  # type: ignore[attr-defined]
+    host.get_by_label("Target score").fill(target)  # type: ignore[attr-defined]
+    host.get_by_role("button", name="Create").click()  # type: ignore[attr-defined]
+    playwright_api.expect(host.get_by_role("button", name="Start")).to_be_visible()  # type: ignore[attr-defined]
+
+
+def enter(page: object, host_name: str, action: str) -> None:
+    """From the list of ongoing matches, ``Join`` or ``Watch`` the one ``host_name`` hosts."""
+    page.reload()  # type: ignore[attr-defined]
+    listed = page.get_by_role("listitem").filter(has_text=host_name)  # type: ignore[attr-defined]
+    listed.get_by_role("button", name=action).click()
+
+
+def ready_and_start(host: object, challenger: object) -> None:
+    challenger.get_by_role("button", name="Ready").click()  # type: ignore[attr-defined]
+    start = host.get_by_role("button", name="Start")  # type: ignore[attr-defined]
+    playwright_api.expect(start).to_be_enabled()
+    start.click()
+
+
+def seat_and_start(host: object, challenger: object, host_name: str) -> None:
+    enter(challenger, host_name, "Join")
+    ready_and_start(host, challenger)
+
+
 def test_the_page_is_served_with_a_strict_content_security_policy(server: ServerProcess) -> None:
     import urllib.request
 
@@ -83,22 +110,12 @@ def test_two_players_play_rps_to_the_end_while_a_third_watches(
     sign_up(host, "web_host")
     sign_up(challenger, "web_challenger")
     sign_up(watcher, "web_watcher")
-    host.get_by_role("button", name="New match").click()  # type: ignore[attr-defined]
-    host.get_by_label("Game").select_option("rps")  # type: ignore[attr-defined]
-    host.get_by_label("Target score").fill("1")  # type: ignore[attr-defined]
-    host.get_by_role("button", name="Create").click()  # type: ignore[attr-defined]
-    playwright_api.expect(host.get_by_role("button", name="Start")).to_be_visible()  # type: ignore[attr-defined]
-
-    for page, action in ((challenger, "Join"), (watcher, "Watch")):
-        page.reload()  # type: ignore[attr-defined]
-        listed = page.get_by_role("listitem").filter(has_text="web_host")  # type: ignore[attr-defined]
-        listed.get_by_role("button", name=action).click()
+    new_match(host, "rps")
+    enter(challenger, "web_host", "Join")
+    enter(watcher, "web_host", "Watch")
     shot(watcher, "lobby-phone")
     playwright_api.expect(host.get_by_role("status")).to_contain_text("web_watcher joined")  # type: ignore[attr-defined]
-    challenger.get_by_role("button", name="Ready").click()  # type: ignore[attr-defined]
-    start = host.get_by_role("button", name="Start")  # type: ignore[attr-defined]
-    playwright_api.expect(start).to_be_enabled()
-    start.click()
+    ready_and_start(host, challenger)
     playwright_api.expect(host.get_by_role("button", name="Rock")).to_be_enabled()  # type: ignore[attr-defined]
     shot(host, "match-rps")
     host.get_by_role("button", name="Rock").click()  # type: ignore[attr-defined]
@@ -106,24 +123,6 @@ def test_two_players_play_rps_to_the_end_while_a_third_watches(
     for page in (host, challenger, watcher):
         playwright_api.expect(page.get_by_role("status")).to_have_text("web_host won")  # type: ignore[attr-defined]
     shot(watcher, "match-watched-phone")
-
-
-def new_match(host: object, game: str, target: str = "1") -> None:
-    host.get_by_role("button", name="New match").click()  # type: ignore[attr-defined]
-    host.get_by_label("Game").select_option(game)  # type: ignore[attr-defined]
-    host.get_by_label("Target score").fill(target)  # type: ignore[attr-defined]
-    host.get_by_role("button", name="Create").click()  # type: ignore[attr-defined]
-    playwright_api.expect(host.get_by_role("button", name="Start")).to_be_visible()  # type: ignore[attr-defined]
-
-
-def seat_and_start(host: object, challenger: object, host_name: str) -> None:
-    challenger.reload()  # type: ignore[attr-defined]
-    listed = challenger.get_by_role("listitem").filter(has_text=host_name)  # type: ignore[attr-defined]
-    listed.get_by_role("button", name="Join").click()
-    challenger.get_by_role("button", name="Ready").click()  # type: ignore[attr-defined]
-    start = host.get_by_role("button", name="Start")  # type: ignore[attr-defined]
-    playwright_api.expect(start).to_be_enabled()
-    start.click()
 
 
 def test_a_connect4_match_is_played_to_a_win(browser: object, server: ServerProcess) -> None:
