@@ -14,7 +14,8 @@
 import { Room, Server } from "@colyseus/core";
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import * as pong from "./pong.mjs";
-import { apply, IllegalMove, newState, view, winner } from "./rps.mjs";
+import * as rps from "./rps.mjs";
+import { IllegalMove, winner } from "./rules.mjs";
 
 const option = (name, fallback) => {
   const at = process.argv.indexOf(name);
@@ -22,27 +23,27 @@ const option = (name, fallback) => {
 };
 const TICK_RATE = option("--tick-rate", 30);
 
-/** The first client asking for a seat gets it; everyone else watches. */
-function seat(room, client, options) {
-  const taken = new Set(room.seats.values());
-  const wanted = options.role;
-  room.seats.set(client.sessionId,
-    (wanted === "host" || wanted === "challenger") && !taken.has(wanted) ? wanted : null);
-  return room.seats.get(client.sessionId);
-}
-
-class RpsRoom extends Room {
+/**
+ * One match: two seats (the first client asking for each gets it), everyone
+ * else watching, events numbered and broadcast with the view after them, and
+ * the protocol's ack and error replies.  A game's room supplies ``create``,
+ * ``view`` and ``play`` (which returns the move's events).
+ */
+class MatchRoom extends Room {
   onCreate(options) {
     this.autoDispose = true;
-    this.rps = newState(Number(options.target_score) || 99);
+    this.game = this.create(Number(options.target_score) || 99);
     this.seq = 0;
     this.seats = new Map(); // client.sessionId -> seat
     this.onMessage("move", (client, frame) => this.move(client, frame));
   }
 
   onJoin(client, options) {
-    const you = seat(this, client, options);
-    client.send("snapshot", { seq: this.seq, you: you ?? "spectator", state: view(this.rps) });
+    const taken = new Set(this.seats.values());
+    const wanted = options.role;
+    const you = (wanted === "host" || wanted === "challenger") && !taken.has(wanted) ? wanted : null;
+    this.seats.set(client.sessionId, you);
+    client.send("snapshot", { seq: this.seq, you: you ?? "spectator", state: this.view() });
   }
 
   onLeave(client) {
@@ -58,69 +59,69 @@ class RpsRoom extends Room {
     }
     let events;
     try {
-      [this.rps, events] = apply(this.rps, seat, frame.move);
+      events = this.play(seat, frame.move);
     } catch (error) {
       if (!(error instanceof IllegalMove)) throw error;
       client.send("error", { id, code: error.code, message: error.message });
       return;
     }
-    const won = winner(this.rps);
-    if (won !== null) events.push(["ended", { result: { winner: won, score: this.rps.score } }]);
-    const state = view(this.rps);
+    this.announce(events);
+    client.send("ack", { id, seq: this.seq });
+    if (winner(this.game) !== null) this.disconnect(4410);
+  }
+
+  /** Number and broadcast ``events``, each with the view after them; that view. */
+  announce(events) {
+    const state = this.view();
     for (const [kind, fields] of events) {
       this.seq += 1;
       this.broadcast("event", { seq: this.seq, kind, ...fields, state });
     }
-    client.send("ack", { id, seq: this.seq });
-    if (won !== null) this.disconnect(4410);
+    return state;
   }
 }
 
-class PongRoom extends Room {
+class RpsRoom extends MatchRoom {
+  create(target) {
+    return rps.newState(target);
+  }
+
+  view() {
+    return rps.view(this.game);
+  }
+
+  play(seat, move) {
+    let events;
+    [this.game, events] = rps.apply(this.game, seat, move);
+    const won = winner(this.game);
+    if (won !== null) events.push(["ended", { result: { winner: won, score: this.game.score } }]);
+    return events;
+  }
+}
+
+class PongRoom extends MatchRoom {
   onCreate(options) {
-    this.autoDispose = true;
-    this.pong = pong.newState(Number(options.target_score) || 99);
-    this.seq = 0;
-    this.seats = new Map();
-    this.onMessage("move", (client, frame) => this.move(client, frame));
+    super.onCreate(options);
     this.setSimulationInterval(() => this.step(), 1000 / TICK_RATE);
   }
 
-  onJoin(client, options) {
-    const you = seat(this, client, options);
-    client.send("snapshot", { seq: this.seq, you: you ?? "spectator", state: pong.view(this.pong) });
+  create(target) {
+    return pong.newState(target);
   }
 
-  onLeave(client) {
-    this.seats.delete(client.sessionId);
+  view() {
+    return pong.view(this.game);
   }
 
-  move(client, frame) {
-    const you = this.seats.get(client.sessionId);
-    const id = frame?.id ?? null;
-    if (!you) {
-      client.send("error", { id, code: "forbidden", message: "Only players move." });
-      return;
-    }
-    try {
-      pong.apply(this.pong, you, frame.move);
-    } catch (error) {
-      if (!(error instanceof pong.IllegalMove)) throw error;
-      client.send("error", { id, code: error.code, message: error.message });
-      return;
-    }
-    client.send("ack", { id, seq: this.seq });
+  play(seat, move) {
+    pong.apply(this.game, seat, move);
+    return [];
   }
 
   step() {
-    const events = pong.tick(this.pong, 1 / TICK_RATE);
-    const state = pong.view(this.pong);
-    for (const [kind, fields] of events) {
-      this.seq += 1;
-      this.broadcast("event", { seq: this.seq, kind, ...fields, state });
-    }
-    this.broadcast("state", { seq: this.seq, tick: this.pong.tick, state });
-    if (pong.winner(this.pong) !== null) this.disconnect(4410);
+    const state = this.announce(pong.tick(this.game, 1 / TICK_RATE));
+    this.broadcast("state", { seq: this.seq, tick: this.game.tick, state });
+    if (winner(this.game) !== null) this.disconnect(4410);
   }
 }
 

@@ -4,7 +4,8 @@
 // (colyseus-server.mjs).  Randomness from Math.random: the peer need not
 // replay a match.
 
-export const SEATS = ["host", "challenger"];
+import { IllegalMove, SEATS } from "./rules.mjs";
+
 const PADDLE_X = { host: 0.03, challenger: 0.97 };
 const HALF = 0.1;
 const SPEED = 1.5;
@@ -13,13 +14,6 @@ const SERVE_DELAY = 1.0;
 const DIRECTIONS = { up: -1, down: 1, stop: 0 };
 const other = (seat) => (seat === "host" ? "challenger" : "host");
 const centre = () => ({ x: 0.5, y: 0.5, vx: 0, vy: 0 });
-
-export class IllegalMove extends Error {
-  constructor(message) {
-    super(message);
-    this.code = "illegal_move";
-  }
-}
 
 export function newState(target) {
   return { target, score: { host: 0, challenger: 0 }, tick: 0, ball: centre(),
@@ -103,8 +97,4 @@ export function view(state) {
            paddles: { host: { ...state.paddles.host }, challenger: { ...state.paddles.challenger } },
            score: { ...state.score }, target_score: state.target,
            serve_in: Math.round(state.serve_in * 1000) / 1000 };
-}
-
-export function winner(state) {
-  return SEATS.find((seat) => state.score[seat] >= state.target) ?? null;
 }

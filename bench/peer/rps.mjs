@@ -2,16 +2,10 @@
 // actors/games/rps.py: both throw each round, in any order; first to the
 // target wins.  Pure: no I/O.  Used by the Colyseus room (colyseus-server.mjs).
 
-export const SEATS = ["host", "challenger"];
+import { IllegalMove } from "./rules.mjs";
+
 export const THROWS = ["rock", "paper", "scissors"];
 const BEATS = { rock: "scissors", paper: "rock", scissors: "paper" };
-
-export class IllegalMove extends Error {
-  constructor(message) {
-    super(message);
-    this.code = "illegal_move";
-  }
-}
 
 export function newState(target) {
   return { target, round: 1, score: { host: 0, challenger: 0 },
@@ -45,8 +39,4 @@ export function view(state) {
   return { round: state.round, target_score: state.target, score: { ...state.score },
            thrown: { host: state.throws.host !== null, challenger: state.throws.challenger !== null },
            your_throw: null, last_round: state.last_round };
-}
-
-export function winner(state) {
-  return SEATS.find((seat) => state.score[seat] >= state.target) ?? null;
 }
