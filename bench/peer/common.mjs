@@ -3,8 +3,39 @@
 // from /proc, percentiles, a bounded pool.
 
 import { readFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
 import { Client as ColyseusClient } from "@colyseus/sdk";
 import WebSocket from "ws";
+
+/**
+ * The command line every generator takes (the target, the server, the load's
+ * size, the window, the server's pids), with ``extra`` options of its own
+ * (which may also change a shared option's default).
+ */
+export function parseOptions(extra = {}) {
+  const shared = {
+    target: { type: "string" },
+    url: { type: "string" },
+    matches: { type: "string", default: "1000" },
+    spectators: { type: "string", default: "2" },
+    seconds: { type: "string", default: "20" },
+    warmup: { type: "string", default: "5" },
+    "target-score": { type: "string", default: "99" },
+    concurrency: { type: "string", default: "32" },
+    pids: { type: "string", default: "" },
+  };
+  const { values } = parseArgs({ options: { ...shared, ...extra } });
+  return {
+    opts: values,
+    target: values.target,
+    base: values.url.replace(/\/$/, ""),
+    matches: Number(values.matches),
+    spectators: Number(values.spectators),
+    sockets: Number(values.matches) * (2 + Number(values.spectators)),
+    pids: values.pids ? values.pids.split(",").map(Number) : [],
+  };
+}
 
 export const log = (...parts) => process.stderr.write(parts.join(" ") + "\n");
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -209,4 +240,48 @@ export function colyseusDriver({ base, room, targetScore }) {
       table.socks = [host, ...others];
     },
   };
+}
+
+// -- a run ---------------------------------------------------------------------------------
+
+/** Prepare (sign up) then open every table, ``concurrency`` at a time; seconds each took. */
+export async function setUp(tables, driver, concurrency) {
+  const began = performance.now();
+  await pool(tables, concurrency, (table) => driver.prepare(table));
+  const prepared = performance.now();
+  await pool(tables, concurrency, (table) => table.open());
+  return { usersS: (prepared - began) / 1000, matchesS: (performance.now() - prepared) / 1000 };
+}
+
+/**
+ * One measuring window of ``seconds``: ``stats.measuring`` is true during it.
+ * Its length, the CPU seconds the server (``pids``) used in it, the server's
+ * RSS at its end, and the share of a core the generator itself used.
+ */
+export async function measureWindow(stats, seconds, pids) {
+  const cpuBefore = serverCpu(pids);
+  const ownBefore = process.cpuUsage();
+  const began = performance.now();
+  stats.measuring = true;
+  await sleep(seconds * 1000);
+  stats.measuring = false;
+  const elapsed = (performance.now() - began) / 1000;
+  const own = process.cpuUsage(ownBefore);
+  return { elapsed, serverSeconds: serverCpu(pids) - cpuBefore, rss: serverRss(pids),
+           generatorShare: (own.user + own.system) / 1e6 / elapsed };
+}
+
+/** Close every table's sockets and exit once the last frames have gone. */
+export async function finish(tables) {
+  for (const table of tables) for (const sock of table.socks) sock.close();
+  await sleep(200);
+  process.exit(0);
+}
+
+/** Run ``main``; a failure prints its stack and exits 1. */
+export function run(main) {
+  main().catch((error) => {
+    log(error.stack);
+    process.exit(1);
+  });
 }

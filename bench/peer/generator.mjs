@@ -24,37 +24,20 @@
 // sign-ups still unanswered from an earlier storm have been answered.
 
 import { performance } from "node:perf_hooks";
-import { parseArgs } from "node:util";
 import {
-  arenaDriver, colyseusDriver, http as httpTo, JsonSock, log, percentile, pool, serverCpu,
-  serverRss, sleep,
+  arenaDriver, colyseusDriver, finish, http as httpTo, JsonSock, log, measureWindow, parseOptions,
+  percentile, run, setUp, sleep,
 } from "./common.mjs";
 
-const { values: opts } = parseArgs({
-  options: {
-    target: { type: "string" },
-    url: { type: "string" },
-    matches: { type: "string", default: "1000" },
-    spectators: { type: "string", default: "2" },
-    rates: { type: "string", default: "1" },
-    seconds: { type: "string", default: "20" },
-    warmup: { type: "string", default: "5" },
-    storm: { type: "string", default: "0" },
-    "target-score": { type: "string", default: "99" },
-    concurrency: { type: "string", default: "32" },
-    pids: { type: "string", default: "" },
-  },
-});
-const TARGET = opts.target;
-const URL_BASE = opts.url.replace(/\/$/, "");
+const {
+  opts, target: TARGET, base: URL_BASE, matches: MATCHES, spectators: SPECTATORS,
+  sockets: SOCKETS, pids: PIDS,
+} = parseOptions({ rates: { type: "string", default: "1" },
+                   storm: { type: "string", default: "0" } });
 const WS_BASE = URL_BASE.replace(/^http/, "ws");
-const MATCHES = Number(opts.matches);
-const SPECTATORS = Number(opts.spectators);
-const SOCKETS = MATCHES * (2 + SPECTATORS);
 const TARGET_SCORE = Number(opts["target-score"]);
 const PASSWORD = "bench-password-1";
 const THROWS = ["rock", "paper", "scissors"];
-const PIDS = opts.pids ? opts.pids.split(",").map(Number) : [];
 
 const stats = { measuring: false, acks: 0, latencies: [], gaps: 0, closes: 0, errors: 0,
                 replaced: 0, replaceFailures: 0, signUps: 0, slots: new Map() };
@@ -223,16 +206,8 @@ async function measure(label) {
   stats.signUps = 0;
   stats.latencies = [];
   stats.slots = new Map();
-  const cpuBefore = serverCpu(PIDS);
-  const ownBefore = process.cpuUsage();
-  const began = performance.now();
-  stats.measuring = true;
-  await sleep(Number(opts.seconds) * 1000);
-  stats.measuring = false;
-  const elapsed = (performance.now() - began) / 1000;
-  const serverSeconds = serverCpu(PIDS) - cpuBefore;
-  const own = process.cpuUsage(ownBefore);
-  const rss = serverRss(PIDS);
+  const { elapsed, serverSeconds, rss, generatorShare } = await measureWindow(
+    stats, Number(opts.seconds), PIDS);
   const sorted = stats.latencies.sort((a, b) => a - b);
   const slots = Math.ceil(elapsed * 100); // 10 ms slots, the empty ones counted as 0
   const counts = [...stats.slots.values(), ...Array(Math.max(0, slots - stats.slots.size)).fill(0)]
@@ -249,7 +224,7 @@ async function measure(label) {
     server_cpu_share: serverSeconds / elapsed,
     server_rss_kib_per_socket: rss / 1024 / SOCKETS,
     server_rss_kib_per_match: rss / 1024 / MATCHES,
-    generator_cpu_share: (own.user + own.system) / 1e6 / elapsed,
+    generator_cpu_share: generatorShare,
     sign_ups_per_s: stats.signUps / elapsed,
     burst_p99: meanPerSlot ? percentile(counts, 0.99) / meanPerSlot : null,
   };
@@ -283,16 +258,11 @@ async function measureStorm() {
 
 async function main() {
   const tables = Array.from({ length: MATCHES }, (_, i) => new Table(i));
-  const began = performance.now();
-  const concurrency = Number(opts.concurrency);
-  await pool(tables, concurrency, (table) => DRIVER.prepare(table));
-  const prepared = performance.now();
-  await pool(tables, concurrency, (table) => table.open());
-  const setup = { target: TARGET, window: "setup", users_s: (prepared - began) / 1000,
-                  matches_s: (performance.now() - prepared) / 1000, sockets: SOCKETS };
-  console.log(JSON.stringify(setup));
+  const { usersS, matchesS } = await setUp(tables, DRIVER, Number(opts.concurrency));
+  console.log(JSON.stringify({ target: TARGET, window: "setup", users_s: usersS,
+                               matches_s: matchesS, sockets: SOCKETS }));
   log(`${TARGET}: ${MATCHES} matches, ${SOCKETS} sockets set up in `
-      + `${((performance.now() - began) / 1000).toFixed(1)} s`);
+      + `${(usersS + matchesS).toFixed(1)} s`);
   const rates = opts.rates.split(",").map(Number);
   rate = rates[0];
   for (const table of tables) {
@@ -311,12 +281,7 @@ async function main() {
     }
   }
   done = true;
-  for (const table of tables) for (const sock of table.socks) sock.close();
-  await sleep(200);
-  process.exit(0);
+  await finish(tables);
 }
 
-main().catch((error) => {
-  log(error.stack);
-  process.exit(1);
-});
+run(main);

@@ -18,33 +18,18 @@
 // (both must be 0); the server's CPU per match-second and RSS per match.
 
 import { performance } from "node:perf_hooks";
-import { parseArgs } from "node:util";
 import {
-  arenaDriver, colyseusDriver, log, percentile, pool, serverCpu, serverRss, sleep,
+  arenaDriver, colyseusDriver, finish, log, measureWindow, parseOptions, percentile, run,
+  setUp, sleep,
 } from "./common.mjs";
 
-const { values: opts } = parseArgs({
-  options: {
-    target: { type: "string" },
-    url: { type: "string" },
-    matches: { type: "string", default: "250" },
-    spectators: { type: "string", default: "2" },
-    "tick-rate": { type: "string", default: "30" },
-    seconds: { type: "string", default: "20" },
-    warmup: { type: "string", default: "5" },
-    "target-score": { type: "string", default: "99" },
-    concurrency: { type: "string", default: "32" },
-    pids: { type: "string", default: "" },
-  },
-});
-const TARGET = opts.target;
-const URL_BASE = opts.url.replace(/\/$/, "");
-const MATCHES = Number(opts.matches);
-const SPECTATORS = Number(opts.spectators);
-const SOCKETS = MATCHES * (2 + SPECTATORS);
+const {
+  opts, target: TARGET, base: URL_BASE, matches: MATCHES, spectators: SPECTATORS,
+  sockets: SOCKETS, pids: PIDS,
+} = parseOptions({ matches: { type: "string", default: "250" },
+                   "tick-rate": { type: "string", default: "30" } });
 const TICK_RATE = Number(opts["tick-rate"]);
 const PERIOD_MS = 1000 / TICK_RATE;
-const PIDS = opts.pids ? opts.pids.split(",").map(Number) : [];
 const DECIDE_EVERY_MS = 100;
 const DEADBAND = 0.02;
 
@@ -139,15 +124,8 @@ class Table {
 
 async function measure() {
   Object.assign(stats, { frames: 0, gaps: [], skipped: 0, points: 0, pointLags: [], moves: 0 });
-  const cpuBefore = serverCpu(PIDS);
-  const ownBefore = process.cpuUsage();
-  const began = performance.now();
-  stats.measuring = true;
-  await sleep(Number(opts.seconds) * 1000);
-  stats.measuring = false;
-  const elapsed = (performance.now() - began) / 1000;
-  const serverSeconds = serverCpu(PIDS) - cpuBefore;
-  const own = process.cpuUsage(ownBefore);
+  const { elapsed, serverSeconds, rss, generatorShare } = await measureWindow(
+    stats, Number(opts.seconds), PIDS);
   const gaps = stats.gaps.sort((a, b) => a - b);
   const lags = stats.pointLags.sort((a, b) => a - b);
   const ideal = SOCKETS * TICK_RATE;
@@ -164,18 +142,15 @@ async function measure() {
     gaps: stats.seqGaps, unexpected_closes: stats.closes, errors: stats.errors,
     server_cpu_ms_per_match_s: serverSeconds * 1000 / MATCHES / elapsed,
     server_cpu_share: serverSeconds / elapsed,
-    server_rss_kib_per_match: serverRss(PIDS) / 1024 / MATCHES,
-    generator_cpu_share: (own.user + own.system) / 1e6 / elapsed,
+    server_rss_kib_per_match: rss / 1024 / MATCHES,
+    generator_cpu_share: generatorShare,
   };
 }
 
 async function main() {
   const tables = Array.from({ length: MATCHES }, (_, i) => new Table(i));
-  const began = performance.now();
-  const concurrency = Number(opts.concurrency);
-  await pool(tables, concurrency, (table) => DRIVER.prepare(table));
-  await pool(tables, concurrency, (table) => table.open());
-  const setup = (performance.now() - began) / 1000;
+  const { usersS, matchesS } = await setUp(tables, DRIVER, Number(opts.concurrency));
+  const setup = usersS + matchesS;
   console.log(JSON.stringify({ target: TARGET, window: "setup", setup_s: setup, sockets: SOCKETS }));
   log(`${TARGET}: ${MATCHES} pong matches, ${SOCKETS} sockets set up in ${setup.toFixed(1)} s`);
   await sleep(Number(opts.warmup) * 1000);
@@ -184,12 +159,7 @@ async function main() {
   log(`${TARGET} M=${MATCHES}: ${(result.delivered * 100).toFixed(1)}% of state frames, `
       + `gap p99 ${result.gap_p99_ms.toFixed(1)} ms`);
   done = true;
-  for (const table of tables) for (const sock of table.socks) sock.close();
-  await sleep(200);
-  process.exit(0);
+  await finish(tables);
 }
 
-main().catch((error) => {
-  log(error.stack);
-  process.exit(1);
-});
+run(main);
