@@ -108,8 +108,9 @@ class MatchActor:
         self.config = registry.config
         self.metrics = registry.metrics
         self.game: Game = GAMES[doc["game"]]
-        #: Seconds of play a tick advances a realtime game by.
-        self.tick_dt = 1.0 / (self.game.tick_rate or self.config.tick_rate)
+        #: Ticks per second (realtime games), and the seconds of play each advances.
+        self.tick_rate = self.game.rate(self.config.tick_rate) or 0
+        self.tick_dt = 1.0 / self.tick_rate if self.tick_rate else 0.0
         self.tick_queued = False  # a Tick waits in the mailbox: do not post another
         self.busy = False  # a message is being handled (``serve``)
         #: Work started off the actor's turn (claims, releases) and not done yet;
@@ -486,11 +487,11 @@ class MatchActor:
 
     def start_ticking(self) -> None:
         if self.game.realtime and not self.finished:
-            self.registry.ticker(1.0 / self.tick_dt).add(self)
+            self.registry.ticker(self.tick_rate).add(self)
 
     def stop_ticking(self) -> None:
         if self.game.realtime:
-            self.registry.ticker(1.0 / self.tick_dt).discard(self)
+            self.registry.ticker(self.tick_rate).discard(self)
 
     def post_tick(self) -> None:
         """Called by the ticker: a tick is due.

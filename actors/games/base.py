@@ -162,10 +162,14 @@ class Game:
         """Grows whenever a new turn (or round) starts: the turn clock restarts then."""
         return 0
 
-    # -- for GET /api/game_types/ ----------------------------------------------------------
+    # -- for the ticker and GET /api/game_types/ ---------------------------------------------
+
+    def rate(self, server_tick_rate: int) -> int | None:
+        """Ticks per second a match of this game runs at (``None``: turn-based)."""
+        return (self.tick_rate or server_tick_rate) if self.realtime else None
 
     def describe(self, server_tick_rate: int) -> dict[str, Any]:
         return {"name": self.name, "realtime": self.realtime,
-                "tick_rate": (self.tick_rate or server_tick_rate) if self.realtime else None,
+                "tick_rate": self.rate(server_tick_rate),
                 "turn_clock": self.turn_clock, "default_target_score": self.default_target,
                 "min_target_score": self.min_target, "max_target_score": self.max_target}
