@@ -6,16 +6,24 @@ from typing import Any
 
 from tests.ws import Peer
 
-#: How far off the ball's height the follower's paddle may be before it moves.
+#: How far off its target the follower's paddle may be before it moves.
 DEADBAND = 0.02
+#: Where on its paddle the follower takes the ball: this far off centre, on
+#: the side that sends it away from the opponent's paddle (a centred hit
+#: returns it flat, and a flat ball can rally with a parked paddle for ever).
+AIM = 0.05
 
 
 def steer(state: dict[str, Any], seat: str) -> str:
-    """The direction that brings ``seat``'s paddle to the ball's height."""
-    ball, paddle = state["ball"]["y"], state["paddles"][seat]["y"]
-    if ball > paddle + DEADBAND:
+    """The direction that brings ``seat``'s paddle to where it meets the ball
+    ``AIM`` off centre, angled away from the opponent."""
+    paddles = state["paddles"]
+    opponent = "challenger" if seat == "host" else "host"
+    aim = AIM if paddles[opponent]["y"] < 0.5 else -AIM  # a positive offset sends it down
+    target, paddle = state["ball"]["y"] - aim, paddles[seat]["y"]
+    if target > paddle + DEADBAND:
         return "down"
-    if ball < paddle - DEADBAND:
+    if target < paddle - DEADBAND:
         return "up"
     return "stop"
 
