@@ -42,6 +42,12 @@ class Config:
         "help": "seconds a player has for a turn (connect4) or a round (rps)"})
     idle_timeout: float = field(default=600.0, metadata={
         "help": "seconds an unstarted match lives without its host attached"})
+    matchmaking_window: int = field(default=100, metadata={
+        "help": "elo difference a matchmaking ticket accepts when it is queued"})
+    matchmaking_widen: int = field(default=50, metadata={
+        "help": "elo added to a ticket's window for every MATCHMAKING_EVERY seconds it waits"})
+    matchmaking_every: float = field(default=5.0, metadata={
+        "help": "seconds of waiting that widen a ticket's window by MATCHMAKING_WIDEN"})
     journal_interval: float = field(default=0.005, metadata={
         "help": "least seconds between two writes of the match journal; what is appended "
                 "meanwhile goes in one write (longer: fewer writes and less CPU under load, "

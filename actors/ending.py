@@ -65,6 +65,7 @@ async def finish_ending(store: Any, doc: dict[str, Any]) -> None:
     for spectator in doc["spectator_ids"]:
         await store.users.release(spectator, match_id)
     fault_point("released")
+    await remove_tickets(store, doc)
     await store.matches.remove(match_id)
 
 
@@ -72,4 +73,12 @@ async def finish_cancelling(store: Any, doc: dict[str, Any]) -> None:
     match_id = int(doc["id"])
     for user_id in filter(None, [doc["host_id"], doc["challenger_id"], *doc["spectator_ids"]]):
         await store.users.release(user_id, match_id)
+    await remove_tickets(store, doc)
     await store.matches.remove(match_id)
+
+
+async def remove_tickets(store: Any, doc: dict[str, Any]) -> None:
+    """A matchmade match's players' tickets go with it."""
+    if doc.get("matchmade"):
+        for user_id in (doc["host_id"], doc["challenger_id"]):
+            await store.tickets.remove_for_match(user_id, int(doc["id"]))

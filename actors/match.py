@@ -155,7 +155,16 @@ class MatchActor:
                 self.restart_turn_clock()
                 self.start_ticking()
         if not self.doc["is_started"]:
-            self.set_timer("idle", None, self.config.idle_timeout)
+            if self.matchmade:  # it starts by itself, or not at all
+                self.set_timer("unstarted", None, self.config.grace_period)
+            else:
+                self.set_timer("idle", None, self.config.idle_timeout)
+
+    @property
+    def matchmade(self) -> bool:
+        """Made by the matchmaker: both players seated from the start, which
+        happens by itself once both are attached (``start_when_seated``)."""
+        return bool(self.doc.get("matchmade"))
 
     @property
     def live(self) -> bool:
@@ -270,7 +279,8 @@ class MatchActor:
         user_id = message.socket.user_id
         return kind == "leave" and user_id is not None and (
             user_id in self.doc["spectator_ids"]
-            or (user_id == self.doc["challenger_id"] and not self.doc["is_started"]))
+            or (user_id == self.doc["challenger_id"] and not self.doc["is_started"]
+                and not self.matchmade))
 
     async def handle_batch(self, messages: list[Any]) -> None:
         """Handle ``messages`` in order against one draft of the match, store the
@@ -588,6 +598,7 @@ class MatchActor:
         if user_id == self.doc["host_id"]:
             self.clear_timer("idle", None)
         message.socket.send(self.snapshot(user_id))
+        await self.start_when_seated()
 
     async def on_detach(self, message: Detach) -> None:
         user_id = message.socket.user_id
@@ -597,7 +608,7 @@ class MatchActor:
         role = self.role_of(self.doc, user_id)
         if role is None:
             return
-        if user_id == self.doc["host_id"] and not self.doc["is_started"]:
+        if user_id == self.doc["host_id"] and not self.doc["is_started"] and not self.matchmade:
             self.set_timer("idle", None, self.config.idle_timeout)
         if role == "spectator":
             await self.let_go(user_id, role)
@@ -689,6 +700,8 @@ class MatchActor:
             user = await self.store.users.by_id(user_id)
             ok = user is not None and await self.store.users.claim(user_id, self.id,
                                                                      ROLE_CODES[role])
+            if ok:  # in a match another way than the matchmaker's: out of its queue
+                await self.store.tickets.discard_waiting(user_id)
             self.post(Claimed(socket, frame, user, ok))
         except Exception:
             log.exception("match %s: claiming %s failed", self.id, user_id)
@@ -761,13 +774,28 @@ class MatchActor:
         draft = self.draft()
         draft.doc["is_challenger_ready"] = ready
         draft.events.append(Event(frame["type"], {"user": self.member_view(user_id)}))
-        return await self.commit(draft)
+        seq = await self.commit(draft)
+        return await self.start_when_seated() or seq
 
     async def do_start(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
         self.require_role(user_id, "host")
         self.require_not_started()
         if self.doc["challenger_id"] is None or not self.doc["is_challenger_ready"]:
             raise CommandError("not_ready", "The challenger must be present and ready.")
+        return await self.begin()
+
+    async def start_when_seated(self) -> int | None:
+        """Start a matchmade match once both players are attached and the
+        challenger is ready; the ``started`` event's seq if it did."""
+        doc = self.doc
+        if (self.matchmade and not doc["is_started"] and not self.finished
+                and doc["is_challenger_ready"] and doc["host_id"] in self.sockets
+                and doc["challenger_id"] in self.sockets):
+            return await self.begin()
+        return None
+
+    async def begin(self) -> int:
+        """Start the match: a fresh game state, ``started``, the clocks."""
         draft = self.draft()
         draft.doc["is_started"] = True
         draft.doc["start_timestamp"] = now()
@@ -775,6 +803,7 @@ class MatchActor:
         draft.events.append(Event("started", {"start_timestamp": draft.doc["start_timestamp"]}))
         seq = await self.commit(draft)
         self.clear_timer("idle", None)
+        self.clear_timer("unstarted", None)
         self.restart_turn_clock()
         self.start_ticking()
         return seq
@@ -807,8 +836,8 @@ class MatchActor:
             return self.doc["seq"]
         if self.doc["is_started"] and role != "spectator":
             return await self.end(self.draft(), other(role), "resign")  # type: ignore[arg-type]
-        if role == "host":
-            return await self.cancel(self.draft())
+        if role == "host" or (role == "challenger" and self.matchmade):
+            return await self.cancel(self.draft())  # a matchmade pair plays or nothing
         # acked once the user is free again, so a client may act on the ack at once
         await self.let_go(user_id, role, socket=socket, frame=frame)
         return None
@@ -955,6 +984,9 @@ class MatchActor:
         if timeout.kind == "idle":
             if not self.doc["is_started"] and self.doc["host_id"] not in self.sockets:
                 await self.cancel(self.draft())
+        elif timeout.kind == "unstarted":
+            if not self.doc["is_started"]:
+                await self.cancel(self.draft())
         elif timeout.kind == "grace":
             await self.grace_expired(timeout.key)
         elif timeout.kind == "turn":
@@ -977,9 +1009,10 @@ class MatchActor:
         role = self.role_of(self.doc, user_id)
         if role in PLAYER_SEATS and self.doc["is_started"]:
             await self.end(self.draft(), other(role), "forfeit")  # type: ignore[arg-type]
-        elif role in ("spectator", "challenger"):
+        elif role == "spectator" or (role == "challenger" and not self.matchmade):
             await self.let_go(user_id, role)
-        # a host before the start: the idle timeout decides
+        # a host before the start: the idle timeout decides (a matchmade match's
+        # players: its start deadline, ``unstarted``)
 
     # -- the end -----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import logging
 import random
 from typing import Any
 
-from actors.ending import finish_cancelling, finish_ending
+from actors.ending import fault_point, finish_cancelling, finish_ending
 from actors.games import GAMES
 from actors.match import MatchActor
 from actors.messages import Checkpoint
@@ -27,8 +27,9 @@ log = logging.getLogger("arena.registry")
 
 
 class AlreadyInMatch(Exception):
-    def __init__(self, username: str) -> None:
+    def __init__(self, username: str, user_id: str = "") -> None:
         super().__init__(f"User {username} is already in a match")
+        self.user_id = user_id
 
 
 class Registry:
@@ -59,26 +60,46 @@ class Registry:
         if self.actors.get(actor.id) is actor:
             del self.actors[actor.id]
 
-    async def create(self, user: dict[str, Any], game: str, target: int) -> MatchActor:
-        """A new match hosted by ``user``; ``AlreadyInMatch`` if they are in one."""
-        match_id = await self.store.counters.next("matches")
-        if not await self.store.users.claim(user["_id"], match_id, "H"):
-            raise AlreadyInMatch(user["username"])
-        doc = {
-            "_id": match_key(match_id), "id": match_id, "game": game, "target_score": target,
-            "host_id": user["_id"], "challenger_id": None, "spectator_ids": [],
-            "creation_timestamp": now(), "start_timestamp": None, "is_started": False,
-            "is_challenger_ready": False,
-            "state": GAMES[game].create(target, random.getrandbits(32)), "seq": 0,
-            "phase": "live",
-        }
+    async def create(self, user: dict[str, Any], game: str, target: int, *,
+                     challenger: dict[str, Any] | None = None,
+                     match_id: int | None = None) -> MatchActor:
+        """A new match hosted by ``user``; ``AlreadyInMatch`` (naming the user)
+        if a player is in one already.
+
+        With ``challenger`` it is the matchmaker's: the challenger is seated and
+        ready, and the match starts by itself once both are attached
+        (``MatchActor.start_when_seated``).  A user who creates a match leaves
+        the matchmaking queue.
+        """
+        match_id = match_id or await self.store.counters.next("matches")
+        players = [(user, "H"), *([(challenger, "C")] if challenger else [])]
+        claimed: list[str] = []
         try:
+            for player, role in players:
+                if not await self.store.users.claim(player["_id"], match_id, role):
+                    raise AlreadyInMatch(player["username"], player["_id"])
+                claimed.append(player["_id"])
+            if challenger is None:
+                await self.store.tickets.discard_waiting(user["_id"])
+            else:
+                fault_point("pair_claimed")
+            doc = {
+                "_id": match_key(match_id), "id": match_id, "game": game,
+                "target_score": target, "host_id": user["_id"],
+                "challenger_id": challenger["_id"] if challenger else None, "spectator_ids": [],
+                "creation_timestamp": now(), "start_timestamp": None, "is_started": False,
+                "is_challenger_ready": challenger is not None, "matchmade": challenger is not None,
+                "state": GAMES[game].create(target, random.getrandbits(32)), "seq": 0,
+                "phase": "live",
+            }
             await self.store.matches.insert(doc)
         except BaseException:
-            await self.store.users.release(user["_id"], match_id)
+            for user_id in claimed:
+                await self.store.users.release(user_id, match_id)
             raise
-        actor = MatchActor(doc, {user["_id"]: {**user, "ongoing_match": match_id, "role": "H"}},
-                           self)
+        users = {player["_id"]: {**player, "ongoing_match": match_id, "role": role}
+                 for player, role in players}
+        actor = MatchActor(doc, users, self)
         self.actors[match_id] = actor
         actor.start()
         return actor

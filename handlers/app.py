@@ -31,6 +31,7 @@ from handlers.matches import (
     OngoingMatchRoleHandler,
     UserOngoingMatchHandler,
 )
+from handlers.matchmaking import MatchmakingHandler
 from handlers.ops import HealthHandler, MetricsHandler, OpenAPIHandler
 from handlers.socket import MatchSocket
 from handlers.users import MeHandler, UserDetailHandler, UsersHandler
@@ -52,6 +53,7 @@ ROUTES: list[tuple[str, type]] = [
     ("/api/ongoing_matches/{match_id}/{role}/", OngoingMatchRoleHandler),
     ("/api/completed_matches/", CompletedMatchesHandler),
     ("/api/completed_matches/{match_id}/", CompletedMatchHandler),
+    ("/api/matchmaking/", MatchmakingHandler),
     ("/ws/matches/{match_id}", MatchSocket),
     ("/api/actions/", ActionsHandler),
     ("/api/actions/ratings/", RatingsHandler),

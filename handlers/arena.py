@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Awaitable
 from dataclasses import dataclass
 
+from actors.matchmaker import Matchmaker
 from actors.registry import Registry
 from config import Config
 from handlers.app import ArenaApplication, make_app, make_server
@@ -47,6 +48,7 @@ class Arena:
     store: Store
     hasher: PasswordHasher
     registry: Registry
+    matchmaker: Matchmaker
     context: AppContext
     app: ArenaApplication
     server: ArenaHTTPServer
@@ -64,20 +66,25 @@ class Arena:
                       indexed_lookups=indexed_lookups, journal_interval=config.journal_interval)
         hasher = PasswordHasher(rounds=config.bcrypt_rounds)
         registry = Registry(store, config)
+        matchmaker = Matchmaker(registry)
         try:
             await store.ensure_indexes()
             await store.migrate()
             await registry.restore()
+            await matchmaker.start()
         except BaseException:
+            await matchmaker.stop()
             await registry.shutdown()
             hasher.close()
             await store.close()
             raise
         context = AppContext(config=config, store=store, hasher=hasher,
-                             secret=load_secret(config), registry=registry)
-        context.collectors.append(registry.collect)
+                             secret=load_secret(config), registry=registry,
+                             matchmaker=matchmaker)
+        context.collectors += [registry.collect, matchmaker.collect]
         app = make_app(context)
-        return cls(config, store, hasher, registry, context, app, make_server(app, config))
+        return cls(config, store, hasher, registry, matchmaker, context, app,
+                   make_server(app, config))
 
     async def close(self) -> None:
         """Stop accepting connections, let REST requests in flight finish, stop
@@ -89,6 +96,7 @@ class Arena:
         if not await self.context.drain(timeout):
             log.warning("%d requests still running after %.0f s; closing anyway",
                         self.context.in_flight, timeout)
+        await bounded(self.matchmaker.stop(), "stopping the matchmaker", timeout)
         await bounded(self.registry.shutdown(), "closing the matches", timeout)
         await bounded(self.server.close_all_connections(), "closing connections", timeout)
         self.hasher.close()

@@ -14,6 +14,7 @@ from handlers.throttle import LoginThrottle
 from store import Store
 
 if TYPE_CHECKING:
+    from actors.matchmaker import Matchmaker
     from actors.registry import Registry
 
 
@@ -45,6 +46,7 @@ class AppContext:
     hasher: PasswordHasher
     secret: bytes
     registry: Registry | None = None
+    matchmaker: Matchmaker | None = None
     http_requests: Counter[tuple[str, int]] = field(default_factory=Counter)
     sockets: SocketCounts = field(default_factory=SocketCounts)
     #: Functions that return Prometheus text lines for ``/metrics``.

@@ -46,6 +46,28 @@ class MatchHandler(BaseHandler):
         return actor
 
 
+#: The body fields that choose a game and its target score.
+GAME_FIELDS = {
+    "game": optional({"type": "string", "minLength": 1, "maxLength": 100,
+                      "description": "a name from GET /api/game_types/"}),
+    "target_score": optional({"type": "integer", "minimum": 1, "maximum": SAFE_INTEGER,
+                              "description": "within the game's bounds (GET /api/game_types/)"}),
+}
+
+
+def chosen_game(handler: BaseHandler) -> tuple[str, int]:
+    """The game and target score a request's body asks for (``GAME_FIELDS``),
+    each defaulting (the server's default game, the game's own target)."""
+    game = handler.body.string("game", required=False,
+                               default=handler.ctx.config.default_game, max_length=100)
+    if game not in GAMES:
+        raise errors.FieldError("game", f"Choose one of: {', '.join(sorted(GAMES))}.")
+    chosen = GAMES[game]
+    target = handler.body.integer("target_score", required=False, minimum=chosen.min_target,
+                                  maximum=chosen.max_target) or chosen.default_target
+    return game, target
+
+
 class GameTypesHandler(BaseHandler):
     openapi = {"get": operation("The games this server hosts, by name", tag=TAG)}
 
@@ -57,14 +79,7 @@ class GameTypesHandler(BaseHandler):
 class OngoingMatchesHandler(MatchHandler):
     openapi = {
         "post": operation("Create a match; the caller hosts it", tag=TAG, auth=True,
-                          body={"game": optional({
-                                    "type": "string", "minLength": 1, "maxLength": 100,
-                                    "description": "a name from GET /api/game_types/"}),
-                                "target_score": optional({
-                                    "type": "integer", "minimum": 1, "maximum": SAFE_INTEGER,
-                                    "description": "within the game's bounds "
-                                                   "(GET /api/game_types/)"})},
-                          responses=(201,)),
+                          body=GAME_FIELDS, responses=(201,)),
         "get": operation("Ongoing matches", tag=TAG, query={
             "ordering": {"type": "string", "enum": list(ONGOING_ORDERINGS)},
             "is_full": BOOLEAN, "min_elo": INTEGER, "max_elo": INTEGER, **PAGING}),
@@ -72,13 +87,7 @@ class OngoingMatchesHandler(MatchHandler):
 
     async def post(self) -> None:
         user = self.require_user()
-        game = self.body.string("game", required=False, default=self.ctx.config.default_game,
-                                max_length=100)
-        if game not in GAMES:
-            raise errors.FieldError("game", f"Choose one of: {', '.join(sorted(GAMES))}.")
-        chosen = GAMES[game]
-        target = self.body.integer("target_score", required=False, minimum=chosen.min_target,
-                                   maximum=chosen.max_target) or chosen.default_target
+        game, target = chosen_game(self)
         try:
             actor = await self.registry.create(user, game, target)
         except AlreadyInMatch as exc:

@@ -17,6 +17,7 @@ from store.matches import MatchRepository
 from store.migrations import migrate
 from store.pages import Entries
 from store.sessions import SessionRepository
+from store.tickets import TicketRepository
 from store.tokens import TokenRepository
 from store.users import UserRepository
 
@@ -60,6 +61,8 @@ class Store:
         self.journal = Journal(self.db, interval=journal_interval)
         self.titles = TitleRepository(self.db["games"], self.counters, self.locks)
         self.lobbies = LobbyRepository(self.db["lobbies"], self.locks)
+        self.tickets = TicketRepository(self.db["matchmaking_tickets"], self.locks,
+                                        exclusive=exclusive)
         self.library = LibraryRepository(
             self.db["library_flags"], self.db["library_ratings"], self.locks, self.counters
         )
@@ -67,7 +70,7 @@ class Store:
     @property
     def repositories(self) -> list[Indexed]:
         return [self.users, self.tokens, self.sessions, self.counters, self.titles, self.library,
-                self.lobbies, self.matches]
+                self.lobbies, self.matches, self.tickets]
 
     async def ensure_indexes(self) -> None:
         """Create the repositories' indexes (``store.indexes``: on a database

@@ -17,6 +17,7 @@ from store.indexes import Index
 from store.locks import KeyedLocks
 from store.pages import Entries, key
 from store.timestamps import format_timestamp, now
+from store.updates import set_if
 
 User = dict[str, Any]
 
@@ -219,22 +220,10 @@ class UserRepository:
             await self._drop_claim(user_id, match_id)
 
     async def _set_if_in(self, user_id: str, match_id: int, changes: dict[str, Any]) -> None:
-        """``$set`` ``changes`` on the user if (and only if) they are in ``match_id``.
-
-        The caller holds the user's lock.  Against MongoDB this is one
-        conditional update.  On the embedded database, whose only writer is
-        this process (so the lock suffices), it is a read and an update by
-        ``_id`` alone: FerretDB 1.24 uses an index only for a filter that is
-        exactly ``{_id: ...}`` and scans the collection for any other, which
-        an ending would pay four times.
-        """
-        if not self.exclusive:
-            await self.collection.update_one({"_id": user_id, "ongoing_match": match_id},
-                                             {"$set": changes})
-            return
-        user = await self.collection.find_one({"_id": user_id}, {"ongoing_match": 1})
-        if user is not None and user.get("ongoing_match") == match_id:
-            await self.collection.update_one({"_id": user_id}, {"$set": changes})
+        """``$set`` ``changes`` on the user if (and only if) they are in
+        ``match_id``; the caller holds the user's lock (``store.updates``)."""
+        await set_if(self.collection, user_id, {"ongoing_match": match_id}, changes,
+                     exclusive=self.exclusive)
 
     async def _drop_claim(self, user_id: str, match_id: int) -> None:
         claim = await self.claims.find_one({"_id": user_id})

@@ -93,6 +93,11 @@ def database_pid(data_dir: Path) -> int:
     return int(json.loads((data_dir / "embedded-db.json").read_text())["pid"])
 
 
+def database_uri(data_dir: Path) -> str:
+    """Where the embedded database of the server on ``data_dir`` listens."""
+    return f"mongodb://127.0.0.1:{json.loads((data_dir / 'embedded-db.json').read_text())['port']}/"
+
+
 def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

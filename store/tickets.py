@@ -1,0 +1,118 @@
+"""The ``matchmaking_tickets`` collection: players queueing for a ranked match.
+
+One ticket per user, keyed by the user's id, so a second ``POST`` (a retry,
+or two at once) finds the first ticket instead of making another: the insert
+into ``_id`` is the check.  A ticket is ``waiting`` until the matchmaker
+pairs it; pairing moves it to ``matched`` with the match's id, by a
+conditional update that only one pairing can win (``reserve``), so a ticket
+is paired at most once however many matchmakers run.  The ticket goes when
+its match ends or is cancelled (``remove_for_match``, a step of the
+exactly-once ending) or when its user leaves the queue.
+
+The time a ticket was queued is kept (``queued_at``, seconds since the epoch,
+and ``created`` for people): its waiting time, and so its elo window,
+survives a restart.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from store.indexes import Index
+from store.locks import KeyedLocks
+from store.timestamps import now
+from store.updates import delete_if, set_if
+
+Ticket = dict[str, Any]
+
+WAITING = "waiting"
+MATCHED = "matched"
+
+
+class TicketRepository:
+    def __init__(self, collection: AsyncCollection, locks: KeyedLocks, *,
+                 exclusive: bool = False) -> None:
+        self.collection = collection
+        self.locks = locks
+        #: This process is the database's only writer (``store.updates``).
+        self.exclusive = exclusive
+
+    def indexes(self) -> list[Index]:
+        return [Index(self.collection, "status")]
+
+    def _lock(self, user_id: str) -> Any:
+        return self.locks.hold(("tickets", user_id))
+
+    async def open(self, user: dict[str, Any], game: str, target: int) -> tuple[Ticket, bool]:
+        """The user's ticket, queued now for ``game`` to ``target`` unless they
+        already hold one; and whether it is new.  The user's elo is taken as
+        it is now (it cannot change while they wait: only a match changes it)."""
+        ticket: Ticket = {
+            "_id": user["_id"], "id": str(uuid.uuid4()), "username": user["username"],
+            "game": game, "target_score": target, "elo": int(user["elo"]),
+            "created": now(), "queued_at": time.time(), "status": WAITING, "match": None,
+            "matched_at": None,
+        }
+        for _ in range(3):
+            try:
+                await self.collection.insert_one(ticket)
+                return ticket, True
+            except DuplicateKeyError:
+                existing = await self.of(user["_id"])
+                if existing is not None:
+                    return existing, False
+                # removed between the two: queue again
+        raise RuntimeError("the ticket kept disappearing")  # pragma: no cover
+
+    async def of(self, user_id: str) -> Ticket | None:
+        return await self.collection.find_one({"_id": user_id})
+
+    async def discard(self, user_id: str) -> bool:
+        """Take the user out of the queue (a matched ticket's match goes on);
+        whether there was a ticket."""
+        async with self._lock(user_id):
+            result = await self.collection.delete_one({"_id": user_id})
+        return result.deleted_count == 1
+
+    async def discard_waiting(self, user_id: str) -> None:
+        """The user entered a match another way: a waiting ticket is never paired."""
+        async with self._lock(user_id):
+            await delete_if(self.collection, user_id, {"status": WAITING},
+                            exclusive=self.exclusive)
+
+    async def waiting(self) -> list[Ticket]:
+        """Every waiting ticket, oldest first (the order the matchmaker serves them in)."""
+        tickets = await self.collection.find({"status": WAITING}).to_list()
+        return sorted(tickets, key=lambda ticket: (ticket["queued_at"], ticket["_id"]))
+
+    async def matched(self) -> list[Ticket]:
+        return await self.collection.find({"status": MATCHED}).to_list()
+
+    async def reserve(self, ticket: Ticket, match_id: int) -> bool:
+        """Mark the waiting ``ticket`` matched to ``match_id``; False if it is not
+        waiting any more (paired elsewhere, cancelled, or queued again)."""
+        async with self._lock(ticket["_id"]):
+            return await set_if(self.collection, ticket["_id"],
+                                {"id": ticket["id"], "status": WAITING},
+                                {"status": MATCHED, "match": match_id, "matched_at": time.time()},
+                                exclusive=self.exclusive)
+
+    async def unreserve(self, user_id: str, match_id: int) -> None:
+        """Put a ticket ``reserve`` matched to ``match_id`` back in the queue (its
+        pairing fell through), keeping its waiting time."""
+        async with self._lock(user_id):
+            await set_if(self.collection, user_id, {"status": MATCHED, "match": match_id},
+                         {"status": WAITING, "match": None, "matched_at": None},
+                         exclusive=self.exclusive)
+
+    async def remove_for_match(self, user_id: str, match_id: int) -> None:
+        """Delete the user's ticket if it is the one matched to ``match_id``
+        (idempotent: replayed by an interrupted ending)."""
+        async with self._lock(user_id):
+            await delete_if(self.collection, user_id, {"status": MATCHED, "match": match_id},
+                            exclusive=self.exclusive)
