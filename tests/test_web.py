@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,7 +59,7 @@ def shot(page: object, name: str) -> None:
 
 def new_match(host: object, game: str, target: str = "1") -> None:
     host.get_by_role("button", name="New match").click()  # type: ignore[attr-defined]
-    host.get_by_label("Game").select_option(game)  # type: ignore[attr-defined]
+    host.get_by_label(re.compile(r"^Game\b")).select_option(game)  # type: ignore[attr-defined]
     host.get_by_label("Target score").fill(target)  # type: ignore[attr-defined]
     host.get_by_role("button", name="Create").click()  # type: ignore[attr-defined]
     playwright_api.expect(host.get_by_role("button", name="Start")).to_be_visible()  # type: ignore[attr-defined]
@@ -233,6 +234,34 @@ def test_a_lobby_is_created_with_an_invitee_who_sees_it(
     lobby.get_by_role("button", name="Remove lobby_guest").click()
     playwright_api.expect(lobby).not_to_contain_text("lobby_guest")
     shot(host, "lobbies")
+
+
+def test_two_players_queue_for_ranked_and_are_taken_into_their_match(
+        browser: object, server: ServerProcess) -> None:
+    first, second = page_for(browser, server), page_for(browser, server, 390)
+    sign_up(first, "ranked_first")
+    sign_up(second, "ranked_second")
+    first.get_by_label("Ranked game").select_option("rps")  # type: ignore[attr-defined]
+    first.get_by_role("button", name="Play ranked").click()  # type: ignore[attr-defined]
+    cancel = first.get_by_role("button", name="Cancel search")  # type: ignore[attr-defined]
+    playwright_api.expect(cancel).to_be_visible()
+    playwright_api.expect(first.locator("#search-text")).to_contain_text(  # type: ignore[attr-defined]
+        "Searching: rps, an opponent near 1000 elo")
+    shot(first, "ranked-searching")
+    cancel.click()
+    playwright_api.expect(first.get_by_role("button", name="Play ranked")).to_be_visible()  # type: ignore[attr-defined]
+    first.get_by_role("button", name="Play ranked").click()  # type: ignore[attr-defined]
+    playwright_api.expect(cancel).to_be_visible()
+    second.get_by_label("Ranked game").select_option("rps")  # type: ignore[attr-defined]
+    second.get_by_role("button", name="Play ranked").click()  # type: ignore[attr-defined]
+    for page in (first, second):  # paired, taken into the match, started without a click
+        playwright_api.expect(page.get_by_role("button", name="Rock")).to_be_enabled(  # type: ignore[attr-defined]
+            timeout=10000)
+    playwright_api.expect(first.locator("#host-name")).to_have_text("ranked_first")  # type: ignore[attr-defined]
+    shot(second, "ranked-match-phone")
+    second.get_by_role("button", name="Resign").click()  # type: ignore[attr-defined]
+    for page in (first, second):
+        playwright_api.expect(page.get_by_role("status")).to_have_text("ranked_first won")  # type: ignore[attr-defined]
 
 
 def test_results_and_the_leaderboard_show_a_finished_match(

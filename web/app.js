@@ -97,6 +97,74 @@ $("create-form").addEventListener("submit", act(async () => {
 
 $("filters").addEventListener("input", () => loadMatches().catch(fail));
 
+// -- the ranked queue -------------------------------------------------------------------------
+
+let searchTimer = null;
+
+$("ranked-form").addEventListener("submit", act(async () => {
+  showTicket(await api.post("/api/matchmaking/", { game: $("ranked-game").value }));
+  watchTicket();
+}));
+
+$("cancel-search").addEventListener("click", act(async () => {
+  stopWatchingTicket();
+  try {
+    await api.delete("/api/matchmaking/");
+  } catch (error) {
+    if (error.status !== 404) throw error;
+  }
+  showTicket(null);
+  announce("Search cancelled");
+}));
+
+/** Show the caller's ticket: searching (with its elo window) or not. */
+function showTicket(ticket) {
+  const waiting = ticket !== null && ticket.status === "waiting";
+  show("searching", waiting);
+  show("ranked-form", !waiting);
+  show("ranked-hint", !waiting);
+  if (waiting) {
+    const since = Math.max(0, Math.round((Date.now() - Date.parse(ticket.created)) / 1000));
+    const clock = `${Math.floor(since / 60)}:${String(since % 60).padStart(2, "0")}`;
+    $("search-text").textContent = `Searching: ${ticket.game}, an opponent near ${ticket.elo} `
+      + `elo (±${ticket.window}) · ${clock}`;
+  }
+}
+
+/** Follow the ticket once a second; when it is paired, go to the match. */
+function watchTicket() {
+  stopWatchingTicket();
+  searchTimer = setInterval(() => checkTicket(true).catch(() => {}), 1000);
+}
+
+function stopWatchingTicket() {
+  clearInterval(searchTimer);
+  searchTimer = null;
+}
+
+/** Show the ticket as it is now; ``follow``: a search has just been paired, so go
+ *  to the match (on a later visit the lobby only offers the way back to it). */
+async function checkTicket(follow = false) {
+  let ticket = null;
+  try {
+    ticket = await api.get("/api/matchmaking/");
+  } catch (error) {
+    if (error.status !== 404) throw error;
+  }
+  const paired = ticket && ticket.status === "matched" && ticket.match !== null;
+  show("back-to-match", Boolean(paired));
+  if (paired) {
+    stopWatchingTicket();
+    $("back-to-match").href = `#/match/${ticket.match}`;
+    if (follow) {
+      announce("Opponent found");
+      location.hash = `#/match/${ticket.match}`;
+    }
+  }
+  showTicket(paired ? null : ticket);
+  if (ticket === null) stopWatchingTicket();
+}
+
 async function loadGameTypes() {
   gameTypes = await api.get("/api/game_types/");
   $("game").replaceChildren(...gameTypes.map((g) => {
@@ -106,6 +174,7 @@ async function loadGameTypes() {
     return option;
   }));
   $("game").dispatchEvent(new Event("change"));
+  $("ranked-game").replaceChildren(...[...$("game").options].map((o) => o.cloneNode(true)));
 }
 
 async function loadMatches() {
@@ -423,6 +492,7 @@ const browse = pages(api, fail, () => me);
 
 async function route() {
   clearInterval(lobbyTimer);
+  stopWatchingTicket();
   renderMe();
   const [, page, id, intent] = location.hash.split("/");
   const lobby = page !== "match" && !PAGES.includes(page);
@@ -447,6 +517,8 @@ async function route() {
   closeMatch();
   boardGame = null;
   if (!gameTypes.length) await loadGameTypes();
+  await checkTicket();
+  if (searchTimer === null && !$("searching").hidden) watchTicket();
   await loadMatches();
   lobbyTimer = setInterval(() => loadMatches().catch(() => {}), 3000);
 }
