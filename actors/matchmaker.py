@@ -1,20 +1,29 @@
 """The matchmaker: pairs waiting tickets into matches.
 
-A *round* reads every waiting ticket from the database, asks the rules
-(``actors.pairing``) which pairs to make, and settles each pair.  Rounds run
-every ``ROUND_INTERVAL`` seconds and soon after a ticket is queued in this
-process (``wake``), so two compatible tickets are paired well within 2 s.
+It keeps the queue in memory: every waiting ticket, as the rules see it.  A
+*round* brings that copy up to date, asks the rules (``actors.pairing``)
+which pairs to make, and settles each pair.  The copy is updated from the
+tickets queued in this process at once (``remember``), from the feed of
+tickets announced by any process (``TicketRepository.feed_since``: what is
+new since the last round, whatever the queue's length), and, every
+``RESYNC_INTERVAL`` seconds, from a read of the whole queue, which drops the
+tickets that left it meanwhile.  Rounds run every ``ROUND_INTERVAL`` seconds
+and as soon as a ticket is queued here (``wake``), so two compatible tickets
+are paired well within 2 s.
 
 Settling a pair is decided in the database, not in this process's memory, so
-it holds with several matchmakers on one database: each of the two tickets
-is moved from ``waiting`` to ``matched`` by a conditional update that only
-one pairing can win (``TicketRepository.reserve``); then both users are
-claimed for the match (a user is in at most one: ``UserRepository.claim``),
-and only then is the match stored.  When a step fails, what the earlier
-steps took is given back: a ticket whose user entered a match another way is
-removed, the other goes back to waiting with its waiting time.  A crash
-between the steps leaves a ticket matched to a match that was never stored;
-``recover`` puts those back in the queue at start-up.
+it holds with several matchmakers on one database and with a copy that is
+out of date: each of the two tickets is taken from ``waiting`` by a
+conditional update that only one pairing can win
+(``TicketRepository.reserve``); then both users are claimed for the match (a
+user is in at most one: ``UserRepository.claim``); then the match is stored,
+and only then are the tickets shown ``matched``, so a player who reads their
+ticket finds the match there.  When a step fails, what the earlier steps
+took is given back: a ticket whose user entered a match another way is
+removed, the other goes back to waiting with its waiting time; a ticket that
+could not be taken (cancelled, or paired by another process) leaves the
+copy.  After a crash between the steps, ``recover`` finishes the pairings
+whose match was stored and puts the others' tickets back in the queue.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from actors.ending import fault_point
 from actors.metrics import MatchmakingMetrics
 from actors.pairing import Waiting, Windows, pairs
 from actors.registry import AlreadyInMatch, Registry
-from store.tickets import Ticket
+from store.tickets import MATCHED, WAITING, Ticket
 
 log = logging.getLogger("arena.matchmaker")
 
@@ -39,6 +48,11 @@ ROUND_INTERVAL = 0.5
 #: between them to the rest of the server: the next round waits at least as
 #: long as the last one took.
 ROUND_GAP = 0.02
+#: Seconds between two reads of the whole queue.
+RESYNC_INTERVAL = 60.0
+#: Seconds a number missing from the feed is looked for: another process has
+#: taken it and is writing its entry (or died doing so).
+HOLE_TIMEOUT = 10.0
 #: Pairs settled at once (each is a few database round trips).
 SETTLING = 32
 
@@ -53,6 +67,14 @@ class Matchmaker:
         self.metrics = MatchmakingMetrics()
         self.woken = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        #: The waiting tickets, by user id, and the rules' view of each.
+        self.queue: dict[str, tuple[Ticket, Waiting]] = {}
+        #: The last feed entry read, the ones above it not seen yet (by when to
+        #: stop looking), and when the whole queue was last read (0: never).
+        self.cursor = 0
+        self.holes: dict[int, float] = {}
+        self.resynced = 0.0
+        self.trim_through = 0
 
     # -- life ------------------------------------------------------------------------
 
@@ -69,19 +91,27 @@ class Matchmaker:
             await asyncio.gather(self.task, return_exceptions=True)
             self.task = None
 
-    def wake(self) -> None:
-        """A ticket was queued: run a round soon."""
+    def remember(self, ticket: Ticket) -> None:
+        """A ticket was queued in this process: in the queue now, and a round soon."""
+        self.queue[ticket["_id"]] = (ticket, waiting(ticket))
         self.woken.set()
 
+    def forget(self, user_id: str) -> None:
+        """The user left the queue through this process."""
+        self.queue.pop(user_id, None)
+
     async def recover(self) -> None:
-        """Tickets matched to a match that is not live here were left by a crash
-        in the middle of a pairing (an ended match removes its tickets):
-        back to waiting."""
-        for ticket in await self.store.tickets.matched():
-            if self.registry.get(int(ticket["match"])) is None:
+        """Finish or undo the pairings a crash interrupted: a ticket taken for
+        a match that is live here is confirmed; one taken for a match that was
+        never stored goes back to waiting (an ended match removes its tickets)."""
+        for ticket in await self.store.tickets.taken():
+            match_id = int(ticket["match"])
+            if self.registry.get(match_id) is not None:
+                await self.store.tickets.confirm(ticket["_id"], match_id)
+            else:
                 log.warning("ticket of %s: match %s was never stored; queued again",
-                            ticket["username"], ticket["match"])
-                await self.store.tickets.unreserve(ticket["_id"], ticket["match"])
+                            ticket["username"], match_id)
+                await self.store.tickets.unreserve(ticket["_id"], match_id)
 
     async def run(self) -> None:
         while True:
@@ -95,41 +125,93 @@ class Matchmaker:
                 log.exception("a matchmaking round failed")
             await asyncio.sleep(max(ROUND_GAP, time.perf_counter() - started))
 
+    # -- the copy of the queue ----------------------------------------------------------
+
+    async def refresh(self) -> None:
+        """Bring the copy of the queue up to date: the feed since the last
+        round, or the whole queue when ``RESYNC_INTERVAL`` has passed."""
+        if time.monotonic() - self.resynced >= RESYNC_INTERVAL or not self.resynced:
+            await self.resync()
+        else:
+            await self.catch_up()
+
+    async def resync(self) -> None:
+        tickets = self.store.tickets
+        head = await tickets.feed_head()  # first: what is announced later, the feed brings
+        self.queue = {t["_id"]: (t, waiting(t)) for t in await tickets.waiting()}
+        if self.trim_through:  # read by every process by now (each reads every round)
+            await tickets.trim_feed(self.trim_through)
+        self.cursor, self.trim_through = head, self.cursor
+        self.holes.clear()
+        self.resynced = time.monotonic()
+
+    async def catch_up(self) -> None:
+        tickets = self.store.tickets
+        now = time.monotonic()
+        changed: set[str] = set()
+        after = min(self.holes, default=self.cursor + 1) - 1
+        while True:
+            entries = await tickets.feed_since(after)
+            for seq, user_id in entries:
+                if seq > self.cursor:
+                    for missing in range(self.cursor + 1, seq):
+                        self.holes[missing] = now + HOLE_TIMEOUT
+                    self.cursor = seq
+                elif self.holes.pop(seq, None) is None:
+                    continue  # read before
+                changed.add(user_id)
+            if len(entries) < 1000:
+                break
+            after = entries[-1][0]
+        self.holes = {seq: until for seq, until in self.holes.items() if until > now}
+        for user_id in changed:
+            ticket = await tickets.of(user_id)
+            if ticket is not None and ticket["status"] == WAITING:
+                self.queue[user_id] = (ticket, waiting(ticket))
+            else:
+                self.queue.pop(user_id, None)
+
     # -- a round ----------------------------------------------------------------------
 
     async def round(self) -> int:
         """Pair what can be paired now; how many pairs were made."""
         started = time.perf_counter()
-        tickets = {ticket["_id"]: ticket for ticket in await self.store.tickets.waiting()}
+        await self.refresh()
         at = time.time()
-        chosen = pairs((Waiting(t["_id"], t["game"], t["target_score"], t["elo"], t["queued_at"])
-                        for t in tickets.values()), self.windows, at)
+        queue = dict(self.queue)
+        chosen = pairs((view for _, view in queue.values()), self.windows, at)
         slots = asyncio.Semaphore(SETTLING)
 
-        async def settle(host: Waiting, challenger: Waiting) -> bool:
+        async def settle(host: Waiting, challenger: Waiting) -> set[str]:
             async with slots:
-                return await self.settle(tickets[host.key], tickets[challenger.key], at)
+                return await self.settle(queue[host.key][0], queue[challenger.key][0], at)
 
         results = await asyncio.gather(*(settle(*pair) for pair in chosen),
                                        return_exceptions=True)
-        for result in results:
+        made = 0
+        for (host, challenger), result in zip(chosen, results, strict=True):
             if isinstance(result, BaseException):
                 log.error("settling a pair failed", exc_info=result)
-        made = sum(result is True for result in results)
-        self.metrics.waiting = len(tickets) - 2 * made
+                continue
+            made += result == {host.key, challenger.key}
+            for user_id in result:
+                if self.queue.get(user_id, (None,))[0] is queue[user_id][0]:
+                    del self.queue[user_id]  # (not queued again meanwhile)
+        self.metrics.waiting = len(self.queue)
         self.metrics.rounds += 1
         self.metrics.round_seconds += time.perf_counter() - started
         return made
 
-    async def settle(self, host: Ticket, challenger: Ticket, at: float) -> bool:
-        """Make the match of one pair, or give back what was taken; whether it was made."""
+    async def settle(self, host: Ticket, challenger: Ticket, at: float) -> set[str]:
+        """Make the match of one pair, or give back what was taken.  Returns the
+        users whose tickets leave the queue: both when the match was made."""
         tickets = self.store.tickets
         match_id = await self.store.counters.next("matches")
         if not await tickets.reserve(host, match_id):
-            return False
+            return {host["_id"]}
         if not await tickets.reserve(challenger, match_id):
             await tickets.unreserve(host["_id"], match_id)
-            return False
+            return {challenger["_id"]}
         fault_point("pair_reserved")
         try:
             users = await self.store.users.by_ids([host["_id"], challenger["_id"]])
@@ -145,25 +227,35 @@ class Matchmaker:
                     await tickets.remove_for_match(ticket["_id"], match_id)
                 else:
                     await tickets.unreserve(ticket["_id"], match_id)
-            return False
+            return {refused.user_id}
         except BaseException:
             for ticket in (host, challenger):
                 await tickets.unreserve(ticket["_id"], match_id)
             raise
-        self.metrics.pairings += 1
         for ticket in (host, challenger):
+            await tickets.confirm(ticket["_id"], match_id)
             self.metrics.waits.observe(at - ticket["queued_at"])
-        return True
+        self.metrics.pairings += 1
+        return {host["_id"], challenger["_id"]}
 
     # -- views -----------------------------------------------------------------------
 
     def view(self, ticket: Ticket) -> dict[str, Any]:
-        """A ticket as the API shows it; ``window`` as it is now (or was when paired)."""
-        waited = (ticket.get("matched_at") or time.time()) - ticket["queued_at"]
+        """A ticket as the API shows it; ``window`` as it is now (or was when
+        paired).  A ticket whose match is still being stored shows as waiting."""
+        matched = ticket["status"] == MATCHED
+        waited = (ticket["matched_at"] if matched else time.time()) - ticket["queued_at"]
         return {"id": ticket["id"], "game": ticket["game"],
                 "target_score": ticket["target_score"], "elo": ticket["elo"],
                 "created": ticket["created"], "window": self.windows.at(waited),
-                "status": ticket["status"], "match": ticket["match"]}
+                "status": MATCHED if matched else WAITING,
+                "match": ticket["match"] if matched else None}
 
     def collect(self) -> list[str]:
         return self.metrics.lines()
+
+
+def waiting(ticket: Ticket) -> Waiting:
+    """A waiting ticket as the rules see it."""
+    return Waiting(ticket["_id"], ticket["game"], ticket["target_score"], ticket["elo"],
+                   ticket["queued_at"])

@@ -31,7 +31,6 @@ import random
 import re
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import uvloop
@@ -39,13 +38,8 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.websocket import WebSocketClientConnection
 
 from bench.idle import http_json, new_user
-from bench.server import ArenaProcess
+from bench.server import ArenaProcess, cpu_seconds
 from bench.sockets import EventOrder, open_socket
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Watcher:

@@ -37,7 +37,7 @@ class MatchmakingHandler(BaseHandler):
             raise errors.RuleViolation(f"User {user['username']} is already in a match")
         ticket, new = await tickets.open(user, game, target)
         if new:
-            self.matchmaker.wake()
+            self.matchmaker.remember(ticket)
         self.send(self.matchmaker.view(ticket), 201 if new else 200)
 
     async def get(self) -> None:
@@ -51,5 +51,6 @@ class MatchmakingHandler(BaseHandler):
         user = self.require_user()
         if not await self.ctx.store.tickets.discard(user["_id"]):
             raise errors.not_found()
+        self.matchmaker.forget(user["_id"])
         self.set_status(204)
         self.finish()

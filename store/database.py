@@ -61,7 +61,8 @@ class Store:
         self.journal = Journal(self.db, interval=journal_interval)
         self.titles = TitleRepository(self.db["games"], self.counters, self.locks)
         self.lobbies = LobbyRepository(self.db["lobbies"], self.locks)
-        self.tickets = TicketRepository(self.db["matchmaking_tickets"], self.locks,
+        self.tickets = TicketRepository(self.db["matchmaking_tickets"],
+                                        self.db["matchmaking_feed"], self.counters, self.locks,
                                         exclusive=exclusive)
         self.library = LibraryRepository(
             self.db["library_flags"], self.db["library_ratings"], self.locks, self.counters

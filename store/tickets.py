@@ -9,6 +9,14 @@ is paired at most once however many matchmakers run.  The ticket goes when
 its match ends or is cancelled (``remove_for_match``, a step of the
 exactly-once ending) or when its user leaves the queue.
 
+Every ticket that becomes waiting (queued, or given back by a pairing that
+fell through) is also *announced* in ``matchmaking_feed``: an entry keyed by
+a sequence number, so a matchmaker keeps the queue in memory and reads only
+what was announced since it last looked, a range of ``_id`` (cheap on MongoDB
+and on the embedded FerretDB alike), instead of every waiting ticket each
+round.  Tickets that leave the queue are not announced: a matchmaker finds
+out when it tries to take one, and reads the whole queue again now and then.
+
 The time a ticket was queued is kept (``queued_at``, seconds since the epoch,
 and ``created`` for people): its waiting time, and so its elo window,
 survives a restart.
@@ -23,21 +31,33 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from store.counters import CounterRepository
 from store.indexes import Index
 from store.locks import KeyedLocks
+from store.pages import NUMBER_OFFSET, number
 from store.timestamps import now
 from store.updates import delete_if, set_if
 
 Ticket = dict[str, Any]
 
 WAITING = "waiting"
+#: Taken by a pairing whose match is not stored yet: shown as waiting, never
+#: paired again.  The match's id is set, so nobody is sent to it before it exists.
+PAIRING = "pairing"
 MATCHED = "matched"
 
 
+#: The counter that numbers the feed's entries.
+FEED = "matchmaking_feed"
+
+
 class TicketRepository:
-    def __init__(self, collection: AsyncCollection, locks: KeyedLocks, *,
+    def __init__(self, collection: AsyncCollection, feed: AsyncCollection,
+                 counters: CounterRepository, locks: KeyedLocks, *,
                  exclusive: bool = False) -> None:
         self.collection = collection
+        self.feed = feed
+        self.counters = counters
         self.locks = locks
         #: This process is the database's only writer (``store.updates``).
         self.exclusive = exclusive
@@ -61,6 +81,7 @@ class TicketRepository:
         for _ in range(3):
             try:
                 await self.collection.insert_one(ticket)
+                await self.announce(user["_id"])
                 return ticket, True
             except DuplicateKeyError:
                 existing = await self.of(user["_id"])
@@ -90,29 +111,59 @@ class TicketRepository:
         tickets = await self.collection.find({"status": WAITING}).to_list()
         return sorted(tickets, key=lambda ticket: (ticket["queued_at"], ticket["_id"]))
 
-    async def matched(self) -> list[Ticket]:
-        return await self.collection.find({"status": MATCHED}).to_list()
+    async def taken(self) -> list[Ticket]:
+        """Tickets a pairing took (``pairing`` or ``matched``)."""
+        return await self.collection.find({"status": {"$in": [PAIRING, MATCHED]}}).to_list()
 
     async def reserve(self, ticket: Ticket, match_id: int) -> bool:
-        """Mark the waiting ``ticket`` matched to ``match_id``; False if it is not
+        """Take the waiting ``ticket`` for ``match_id``; False if it is not
         waiting any more (paired elsewhere, cancelled, or queued again)."""
         async with self._lock(ticket["_id"]):
             return await set_if(self.collection, ticket["_id"],
                                 {"id": ticket["id"], "status": WAITING},
-                                {"status": MATCHED, "match": match_id, "matched_at": time.time()},
+                                {"status": PAIRING, "match": match_id, "matched_at": time.time()},
                                 exclusive=self.exclusive)
 
-    async def unreserve(self, user_id: str, match_id: int) -> None:
-        """Put a ticket ``reserve`` matched to ``match_id`` back in the queue (its
-        pairing fell through), keeping its waiting time."""
+    async def confirm(self, user_id: str, match_id: int) -> None:
+        """The match ``reserve`` took the ticket for is stored: ``matched``."""
         async with self._lock(user_id):
-            await set_if(self.collection, user_id, {"status": MATCHED, "match": match_id},
-                         {"status": WAITING, "match": None, "matched_at": None},
-                         exclusive=self.exclusive)
+            await set_if(self.collection, user_id, {"status": PAIRING, "match": match_id},
+                         {"status": MATCHED}, exclusive=self.exclusive)
+
+    async def unreserve(self, user_id: str, match_id: int) -> None:
+        """Put a ticket taken for ``match_id`` back in the queue (its pairing
+        fell through), keeping its waiting time."""
+        async with self._lock(user_id):
+            back = await set_if(self.collection, user_id, {"status": PAIRING, "match": match_id},
+                                {"status": WAITING, "match": None, "matched_at": None},
+                                exclusive=self.exclusive)
+        if back:
+            await self.announce(user_id)
 
     async def remove_for_match(self, user_id: str, match_id: int) -> None:
-        """Delete the user's ticket if it is the one matched to ``match_id``
+        """Delete the user's ticket if it is the one taken for ``match_id``
         (idempotent: replayed by an interrupted ending)."""
         async with self._lock(user_id):
-            await delete_if(self.collection, user_id, {"status": MATCHED, "match": match_id},
+            await delete_if(self.collection, user_id, {"match": match_id},
                             exclusive=self.exclusive)
+
+    # -- the feed ---------------------------------------------------------------------
+
+    async def announce(self, user_id: str) -> None:
+        """Tell every matchmaker that the user's ticket is waiting."""
+        seq = await self.counters.next(FEED)
+        await self.feed.insert_one({"_id": number(seq), "user": user_id})
+
+    async def feed_head(self) -> int:
+        """The number of the last entry announced (or being announced)."""
+        return await self.counters.value(FEED)
+
+    async def feed_since(self, after: int, limit: int = 1000) -> list[tuple[int, str]]:
+        """Up to ``limit`` entries numbered above ``after``, in order: (number, user id)."""
+        cursor = self.feed.find({"_id": {"$gt": number(after)}}).sort("_id", 1).limit(limit)
+        return [(int(entry["_id"]) - NUMBER_OFFSET, entry["user"])
+                async for entry in cursor]
+
+    async def trim_feed(self, through: int) -> None:
+        """Drop the entries numbered up to ``through`` (read by everyone by now)."""
+        await self.feed.delete_many({"_id": {"$lte": number(through)}})

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import signal
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,11 @@ from typing import Any
 import pymongo
 import pytest
 
+from actors.matchmaker import ROUND_INTERVAL
 from config import Config
 from handlers.context import AppContext
+from store import pages
+from store.tickets import FEED
 from tests.client import PASSWORD, Api
 from tests.play import attach, create_match
 from tests.process import ServerProcess, database_uri
@@ -52,13 +56,15 @@ async def ticket(api: Api, token: str) -> dict[str, Any] | None:
 
 
 async def paired(api: Api, token: str, timeout: float = 5.0) -> dict[str, Any]:
-    """The caller's ticket once it is matched."""
+    """The caller's ticket once it is matched (its match is there from that moment)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = await ticket(api, token)
         if found is not None and found["status"] == "matched":
+            match = await api.get(f"/api/ongoing_matches/{found['match']}/")
+            assert match.status == 200, "a matched ticket's match is not there yet"
             return found
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.01)
     raise AssertionError(f"not paired within {timeout} s: {found}")
 
 
@@ -366,3 +372,26 @@ async def test_a_crash_in_the_middle_of_a_pairing_queues_both_again(
             assert user["ongoing_match"] is None
     finally:
         again.stop()
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_ticket_another_process_announces_late_is_still_paired(
+        api: Api, context: AppContext) -> None:
+    # Another process queued a ticket and took its feed number, but writes the
+    # entry only after a later number has been read: the matchmaker looks for it.
+    tickets = context.store.tickets
+    late, late_token = await player(api, context)
+    await asyncio.sleep(ROUND_INTERVAL + 0.2)  # past the first round (which reads everything)
+    stranger, _ = await player(api, context)
+    template, _ = await tickets.open(await context.store.users.by_id(stranger["id"]), "rps", 2)
+    await tickets.discard(stranger["id"])  # a ticket's shape, for one left unannounced:
+    await tickets.collection.insert_one({**template, "_id": late["id"], "id": str(uuid.uuid4()),
+                                         "username": late["username"]})
+    number = await context.store.counters.next(FEED)
+    _, early = await player(api, context)
+    await queue(api, early, target_score=2)  # announced after it
+    await asyncio.sleep(1.2)
+    assert (await ticket(api, early))["status"] == "waiting"  # the late one is not seen yet
+    await tickets.feed.insert_one({"_id": pages.number(number), "user": late["id"]})
+    matched = await paired(api, late_token, timeout=3.0)
+    assert (await ticket(api, early))["match"] == matched["match"]
