@@ -50,6 +50,9 @@ ROUND_INTERVAL = 0.5
 ROUND_GAP = 0.02
 #: Seconds between two reads of the whole queue.
 RESYNC_INTERVAL = 60.0
+#: Tickets announced since the last round beyond which reading the whole
+#: queue is cheaper than reading each of them.
+RESYNC_BEYOND = 100
 #: Seconds a number missing from the feed is looked for: another process has
 #: taken it and is writing its entry (or died doing so).
 HOLE_TIMEOUT = 10.0
@@ -164,6 +167,9 @@ class Matchmaker:
                 break
             after = entries[-1][0]
         self.holes = {seq: until for seq, until in self.holes.items() if until > now}
+        if len(changed) > RESYNC_BEYOND:
+            await self.resync()  # one read of the queue costs less than this many
+            return
         for user_id in changed:
             ticket = await tickets.of(user_id)
             if ticket is not None and ticket["status"] == WAITING:
