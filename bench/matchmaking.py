@@ -2,7 +2,7 @@
 
     python -m bench.matchmaking [--players 60] [--think 1.0] [--seconds 30]
                                 [--warmup 5] [--waiting 0,1000,10000] [--spread 250]
-                                [--no-baseline]
+                                [--idle 10] [--no-baseline]
 
 Each run starts a fresh Arena (embedded database, pinned to CPU 0) and
 ``--players`` users with elos drawn from a normal distribution (mean 1200,
@@ -15,7 +15,8 @@ think time (exponential, mean ``--think`` s), finds an opponent, plays rps to
   challenger joins and readies, the host starts.  (The bench hands the match
   ids over itself, so no list is read and elo is ignored: a cheap baseline.)
 - Each ``ranked`` run first fills the queue with W tickets that can never
-  pair (elos 10,000 apart: what a long queue costs the matchmaker), then the
+  pair (elos 10,000 apart: what a long queue costs the matchmaker) and
+  measures the server's CPU at rest for ``--idle`` seconds; then the
   players queue (``POST /api/matchmaking/``), poll their ticket every 250 ms
   and attach to the match they are given, which starts by itself.
 
@@ -25,6 +26,9 @@ Reported over ``--seconds`` after ``--warmup``, one run per column:
 - queue → paired (the ticket's ``created`` to the match's
   ``creation_timestamp``) and queue → started (to its ``start_timestamp``,
   which includes the polling and connecting), p50/p99;
+- compatible → paired: for the pairs within 100 elo (compatible from the
+  moment both were queued), from the later of the two tickets to the match:
+  the matchmaker's own delay, which the API promises is under 2 s;
 - the elo difference of the pairs;
 - the server's CPU (the Python process and its database): share of a core,
   and per match played (the cost of a pairing plus a short match);
@@ -45,7 +49,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections import deque
+from collections import defaultdict, deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -84,7 +88,18 @@ class Flow:
         self.to_paired: list[float] = []
         self.to_started: list[float] = []
         self.elo_gaps: list[int] = []
+        #: per ranked match: when each ticket was queued, when the match was made
+        #: and its elo gap (to find how long after both tickets existed it came)
+        self.queued: dict[int, list[str]] = defaultdict(list)
+        self.made: dict[int, tuple[str, int]] = {}
         self.errors = 0
+
+    def compatible_to_paired(self, window: int) -> list[float]:
+        """For the pairs within the first window (compatible as soon as both
+        were queued): seconds from the later ticket to the match."""
+        return [seconds_between(max(self.queued[match_id]), made)
+                for match_id, (made, gap) in self.made.items()
+                if gap <= window and len(self.queued[match_id]) == 2]
 
 
 async def play(client: AsyncHTTPClient, url: str, token: str, think: float, flow: Flow,
@@ -114,9 +129,13 @@ async def play_ranked(client: AsyncHTTPClient, url: str, token: str, flow: Flow)
         ticket = await http_json(client, url + "/api/matchmaking/", None, token)
     connection, snapshot = await open_socket(url, ticket["match"], token)
     match, host = snapshot["match"], snapshot["you"] == "host"
+    if flow.measuring:
+        flow.queued[match["id"]].append(ticket["created"])
     if flow.measuring and host:  # one of the two counts the pair
+        gap = abs(match["host"]["elo"] - match["challenger"]["elo"])
         flow.to_paired.append(seconds_between(ticket["created"], match["creation_timestamp"]))
-        flow.elo_gaps.append(abs(match["host"]["elo"] - match["challenger"]["elo"]))
+        flow.elo_gaps.append(gap)
+        flow.made[match["id"]] = (match["creation_timestamp"], gap)
     await play_out(connection, host, datetime.fromisoformat(ticket["created"]).timestamp(), flow)
 
 
@@ -133,8 +152,11 @@ async def play_listed(client: AsyncHTTPClient, url: str, token: str, flow: Flow,
         try:
             match = await http_json(client, url + "/api/ongoing_matches/",
                                     {"game": "rps", "target_score": 1}, token)
-        except BaseException as error:
-            created.set_exception(error)
+        except Exception as error:
+            created.set_exception(error)  # the challenger waiting for it fails too
+            raise
+        except BaseException:
+            created.cancel()
             raise
         created.set_result(match["id"])
         match_id = match["id"]
@@ -225,6 +247,10 @@ async def run(args: argparse.Namespace, mode: str, waiting: int) -> dict[str, An
         spread_elos(uri, names, args.spread)
         queue_read = fill_queue(uri, waiting)
         await asyncio.sleep(waiting / 2000)  # the matchmaker reads what was announced
+        cpu_before, wall_before = sum(map(cpu_seconds, server.pids())), time.perf_counter()
+        await asyncio.sleep(args.idle)  # nobody playing: what the queue alone costs
+        idle = (sum(map(cpu_seconds, server.pids())) - cpu_before) / (
+            time.perf_counter() - wall_before) if args.idle else 0.0
         flow, stop = Flow(), asyncio.Event()
         lobby: deque[asyncio.Future[int]] | None = deque() if mode == "list" else None
         players = [asyncio.get_running_loop().create_task(
@@ -242,6 +268,7 @@ async def run(args: argparse.Namespace, mode: str, waiting: int) -> dict[str, An
         for task in players:
             task.cancel()
         await asyncio.gather(*players, return_exceptions=True)
+        compatible = flow.compatible_to_paired(100)
         rounds = metric(after, "arena_matchmaking_rounds_total") - metric(
             before, "arena_matchmaking_rounds_total")
         round_time = metric(after, "arena_matchmaking_round_seconds_total") - metric(
@@ -251,6 +278,9 @@ async def run(args: argparse.Namespace, mode: str, waiting: int) -> dict[str, An
             "pairings_per_s": round(flow.started / wall, 1),
             "paired_p50_ms": round(1000 * quantile(flow.to_paired, 0.5), 1),
             "paired_p99_ms": round(1000 * quantile(flow.to_paired, 0.99), 1),
+            "compatible_p50_ms": round(1000 * quantile(compatible, 0.5), 1),
+            "compatible_p99_ms": round(1000 * quantile(compatible, 0.99), 1),
+            "compatible_max_ms": round(1000 * max(compatible, default=0.0), 1),
             "started_p50_ms": round(1000 * quantile(flow.to_started, 0.5), 1),
             "started_p99_ms": round(1000 * quantile(flow.to_started, 0.99), 1),
             "elo_gap_p50": quantile(flow.elo_gaps, 0.5),
@@ -263,6 +293,7 @@ async def run(args: argparse.Namespace, mode: str, waiting: int) -> dict[str, An
             "round_ms": round(1000 * round_time / rounds, 2) if rounds else 0.0,
             "matcher_share": round(round_time / wall, 3),
             "queue_read_ms": round(1000 * queue_read, 1),
+            "idle_cpu_share": round(idle, 3),
             "errors": flow.errors,
         }
 
@@ -270,6 +301,9 @@ async def run(args: argparse.Namespace, mode: str, waiting: int) -> dict[str, An
 FIGURES = [
     ("pairings_per_s", "pairings/s"),
     ("paired_p50_ms", "queue → paired p50 ms"), ("paired_p99_ms", "queue → paired p99 ms"),
+    ("compatible_p50_ms", "compatible → paired p50 ms"),
+    ("compatible_p99_ms", "compatible → paired p99 ms"),
+    ("compatible_max_ms", "compatible → paired max ms"),
     ("started_p50_ms", "queue → started p50 ms"), ("started_p99_ms", "queue → started p99 ms"),
     ("elo_gap_p50", "elo gap p50"), ("elo_gap_p99", "elo gap p99"),
     ("elo_gap_max", "elo gap max"),
@@ -277,6 +311,7 @@ FIGURES = [
     ("rounds_per_s", "rounds/s"),
     ("round_ms", "ms per round"), ("matcher_share", "matcher wall share"),
     ("queue_read_ms", "reading the whole queue ms"),
+    ("idle_cpu_share", "server CPU share at rest"),
     ("errors", "errors"),
 ]
 
@@ -289,6 +324,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--waiting", default="0,1000,10000")
     parser.add_argument("--spread", type=float, default=250.0)
+    parser.add_argument("--idle", type=float, default=10.0,
+                        help="seconds of rest measured before the players start")
     parser.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
                         help="first, the same players pairing through the list")
     args = parser.parse_args()

@@ -14,8 +14,9 @@ from typing import Any
 import pymongo
 import pytest
 
-from actors.matchmaker import ROUND_INTERVAL
+from actors.matchmaker import ROUND_INTERVAL, Matchmaker
 from config import Config
+from handlers.arena import Arena
 from handlers.context import AppContext
 from store import pages
 from store.tickets import FEED
@@ -245,6 +246,8 @@ async def test_forty_users_queueing_at_once_make_twenty_matches(
         assert match["challenger"] is not None
     metrics = (await api.get("/metrics")).body.decode()
     assert "arena_matchmaking_pairings_total 20" in metrics
+    assert "arena_matchmaking_wait_seconds_count 40" in metrics  # one wait per ticket
+    assert "arena_matchmaking_tickets 0" in metrics
 
 
 @pytest.mark.gen_test(timeout=30)
@@ -395,3 +398,29 @@ async def test_a_ticket_another_process_announces_late_is_still_paired(
     await tickets.feed.insert_one({"_id": pages.number(number), "user": late["id"]})
     matched = await paired(api, late_token, timeout=3.0)
     assert (await ticket(api, early))["match"] == matched["match"]
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_two_matchmakers_racing_over_one_queue_pair_each_ticket_once(
+        api: Api, context: AppContext, arena: Arena) -> None:
+    # A second matchmaker on the same database, as another process would run:
+    # both see every ticket (through the feed) and race to pair them.
+    rival = Matchmaker(arena.registry)
+    await rival.start()
+    try:
+        users = await asyncio.gather(*(player(api, context) for _ in range(40)))
+        for user, _ in users:
+            stored = await context.store.users.by_id(user["id"])
+            await context.store.tickets.open(stored, "rps", 4)  # announced, no one woken
+        arena.matchmaker.woken.set()
+        rival.woken.set()
+        tickets = await asyncio.gather(*(paired(api, token, timeout=10) for _, token in users))
+    finally:
+        await rival.stop()
+    per_match = Counter(t["match"] for t in tickets)
+    assert len(per_match) == 20 and set(per_match.values()) == {2}
+    for (user, _), mine in zip(users, tickets, strict=True):
+        shown = (await api.get(f"/api/users/{user['username']}/")).json
+        assert shown["ongoing_match"] == mine["match"]
+    made = arena.matchmaker.metrics.pairings + rival.metrics.pairings
+    assert made == 20
