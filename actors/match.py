@@ -35,6 +35,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -55,7 +56,7 @@ from actors.messages import (
     error_frame,
 )
 from actors.views import completed_view, user_view
-from store.timestamps import now
+from store.timestamps import format_timestamp, now
 
 if TYPE_CHECKING:
     from actors.registry import Registry
@@ -121,6 +122,8 @@ class MatchActor:
         self.disconnected: set[str] = set()
         self.timers: dict[tuple[str, Any], asyncio.TimerHandle] = {}
         self.turn_deadline = 0.0  # loop time; see ``restart_turn_clock``
+        #: The clock was restarted by the command being handled: its events say so.
+        self.clock_changed = False
         self.finished = False
         self.task: asyncio.Task[None] | None = None
         #: Users being released from this match off the actor's turn, by id; a
@@ -422,7 +425,21 @@ class MatchActor:
             "type": "snapshot", "seq": self.doc["seq"], "you": self.role_of(self.doc, user_id),
             "match": self.representation(),
             "state": self.game.view(self.doc["state"], self.seat_of(user_id)),
+            "clock": self.clock(),
         })
+
+    def clock(self) -> dict[str, Any] | None:
+        """The turn clock as clients see it: the seconds left in the turn in
+        play (``left``: a client counts down from when it got them, whatever
+        its own clock says), when that is on the server's clock
+        (``deadline``, ISO) and how long a turn is (``seconds``); ``None``
+        when no clock runs (not started, over, or a game without one)."""
+        if not (self.game.turn_clock and self.doc["is_started"] and not self.finished):
+            return None
+        left = max(0.0, self.turn_deadline - asyncio.get_running_loop().time())
+        return {"left": round(left, 3),
+                "deadline": format_timestamp(datetime.now(UTC) + timedelta(seconds=left)),
+                "seconds": self.config.turn_timeout}
 
     # -- the transaction -------------------------------------------------------------------
 
@@ -469,8 +486,12 @@ class MatchActor:
         (of ``doc``, the state the events led to; the adopted one by default).
         An event addressed to some seats shows its fields to those only."""
         if not self.sockets:
+            self.clock_changed = False
             return
         doc = doc or self.doc
+        # a restarted turn clock goes with the events that restarted it
+        clock = {"clock": self.clock()} if self.clock_changed else {}
+        self.clock_changed = False
         views: dict[Seat | None, list[bytes]] = {}
         for viewer in (None, *PLAYER_SEATS):
             state = self.game.view(doc["state"], viewer)
@@ -478,7 +499,7 @@ class MatchActor:
                 orjson.dumps({"type": "event", "seq": first_seq + n, "kind": event.kind,
                               **(event.fields if event.to is None or viewer in event.to
                                  else {}),
-                              "state": state})
+                              "state": state, **clock})
                 for n, event in enumerate(events)
             ]
         for user_id, socket in list(self.sockets.items()):
@@ -801,10 +822,10 @@ class MatchActor:
         draft.doc["start_timestamp"] = now()
         draft.doc["state"] = self.game.create(draft.doc["target_score"], random.getrandbits(32))
         draft.events.append(Event("started", {"start_timestamp": draft.doc["start_timestamp"]}))
+        self.restart_turn_clock(started=True)  # before: ``started`` shows the clock
         seq = await self.commit(draft)
         self.clear_timer("idle", None)
         self.clear_timer("unstarted", None)
-        self.restart_turn_clock()
         self.start_ticking()
         return seq
 
@@ -820,10 +841,9 @@ class MatchActor:
         winner = self.game.winner(draft.doc["state"])
         if winner is not None:
             return await self.end(draft, winner, "score")
-        seq = await self.commit(draft)
         if self.game.turn_number(draft.doc["state"]) != turn_before:
-            self.restart_turn_clock()
-        return seq
+            self.restart_turn_clock()  # before the commit: its events show the new clock
+        return await self.commit(draft)
 
     async def do_resign(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
         seat = self.require_role(user_id, *PLAYER_SEATS)
@@ -964,8 +984,10 @@ class MatchActor:
             handle.cancel()
         self.timers.clear()
 
-    def restart_turn_clock(self) -> None:
-        """Give the turn in play the whole ``turn_timeout`` from now.
+    def restart_turn_clock(self, *, started: bool = False) -> None:
+        """Give the turn in play the whole ``turn_timeout`` from now (the
+        events of the command being handled then carry the clock; ``started``:
+        the match is starting, so counts as started already).
 
         Each round of rps restarts the clock, so a restart only moves the
         deadline; the timer already set stays, and when it fires before the
@@ -974,6 +996,7 @@ class MatchActor:
         """
         if not self.game.turn_clock:
             return
+        self.clock_changed = started or self.doc["is_started"]
         self.turn_deadline = asyncio.get_running_loop().time() + self.config.turn_timeout
         if ("turn", None) not in self.timers:
             self.set_timer("turn", None, self.config.turn_timeout)

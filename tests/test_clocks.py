@@ -124,6 +124,37 @@ async def test_connect4_turn_clock(api: Api, base_url: str) -> None:
 
 
 @pytest.mark.gen_test(timeout=30)
+async def test_the_clock_goes_out_with_the_start_each_turn_and_every_snapshot(
+        api: Api, base_url: str) -> None:
+    game = await table(api, base_url, game="connect4", target=3, spectator=False)
+    started = await game.challenger.peer.next("event", "started")
+    assert started["clock"]["seconds"] == TURN
+    assert TURN - 0.5 < started["clock"]["left"] <= TURN
+    await asyncio.sleep(TURN * 0.5)
+    late = await attach(base_url, game.match_id, game.challenger.token)  # a second tab
+    snapshot = late.received[0]
+    assert snapshot["type"] == "snapshot" and snapshot["clock"]["left"] < TURN * 0.6
+    assert (await game.host.peer.command("move", move={"column": 0}))["type"] == "ack"
+    moved = await late.next("event", "moved")
+    assert moved["clock"]["left"] > TURN * 0.8  # the challenger's turn, a whole clock
+    assert moved["clock"]["deadline"] > snapshot["clock"]["deadline"]
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_no_clock_before_the_start_nor_in_realtime_games(
+        api: Api, base_url: str) -> None:
+    _, token = await api.new_user()
+    match = await create_match(api, token)
+    peer = await attach(base_url, match["id"], token)
+    assert peer.received[0]["clock"] is None
+    game = await table(api, base_url, game="pong", spectator=False)
+    started = await game.host.peer.next("event", "started")
+    assert "clock" not in started
+    late = await attach(base_url, game.match_id, game.host.token)
+    assert late.received[0]["clock"] is None
+
+
+@pytest.mark.gen_test(timeout=30)
 async def test_an_idle_host_cancels_the_match(api: Api, base_url: str) -> None:
     host, token = await api.new_user()
     match = await create_match(api, token)

@@ -118,6 +118,8 @@ def test_two_players_play_rps_to_the_end_while_a_third_watches(
     playwright_api.expect(host.get_by_role("status")).to_contain_text("web_watcher joined")  # type: ignore[attr-defined]
     ready_and_start(host, challenger)
     playwright_api.expect(host.get_by_role("button", name="Rock")).to_be_enabled()  # type: ignore[attr-defined]
+    clock = watcher.get_by_role("timer", name="Turn clock")  # type: ignore[attr-defined]
+    playwright_api.expect(clock).to_have_text(re.compile(r"^(1:00|0:[0-5]\d)$"))  # a 60 s round
     shot(host, "match-rps")
     host.get_by_role("button", name="Rock").click()  # type: ignore[attr-defined]
     challenger.get_by_role("button", name="Scissors").click()  # type: ignore[attr-defined]

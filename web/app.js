@@ -220,7 +220,7 @@ function button(label, onClick, className = "") {
 function openMatch(matchId, intent) {
   if (live && live.matchId === matchId) return;
   closeMatch();
-  view = { match: null, state: null, you: null, ended: null, intent };
+  view = { match: null, state: null, you: null, ended: null, clock: null, intent };
   $("log").replaceChildren();
   $("status").textContent = "";
   live = new MatchConnection(matchId, {
@@ -229,7 +229,8 @@ function openMatch(matchId, intent) {
       $("connection").dataset.status = status;
     },
     onSnapshot: (snapshot) => {
-      Object.assign(view, { match: snapshot.match, state: snapshot.state, you: snapshot.you });
+      Object.assign(view, { match: snapshot.match, state: snapshot.state, you: snapshot.you,
+                            clock: deadline(snapshot.clock) });
       renderMatch();
       takeSeat().catch(fail);
     },
@@ -265,6 +266,7 @@ const name = (user) => (user ? user.username : "—");
 function apply(event) {
   const match = view.match;
   view.state = event.state ?? view.state;
+  if (event.clock !== undefined) view.clock = deadline(event.clock);
   switch (event.kind) {
     case "joined":
       if (event.role === "challenger") match.challenger = event.user;
@@ -313,10 +315,12 @@ function apply(event) {
       break;
     case "ended":
       view.ended = event.result;
+      view.clock = null;
       announce(`${event.result.winner} won`);
       break;
     case "cancelled":
       view.ended = { cancelled: true };
+      view.clock = null;
       announce("The match was cancelled");
       break;
     default:
@@ -346,8 +350,26 @@ function renderMatch() {
   show("resign", playing && match.is_started);
   show("leave", you !== null && !ended);
   $("turn").textContent = turnText(match, state, you, ended);
+  renderClock();
   renderBoard(match, state, playing && match.is_started);
 }
+
+/** When a turn clock the server sent runs out, on this browser's clock. */
+function deadline(clock) {
+  return clock ? Date.now() + clock.left * 1000 : null;
+}
+
+/** The turn clock: the time left in the turn in play, m:ss. */
+function renderClock() {
+  const ends = view?.clock;
+  show("clock", Boolean(ends));
+  if (!ends) return;
+  const left = Math.max(0, Math.ceil((ends - Date.now()) / 1000));
+  $("clock").textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+  $("clock").dataset.low = String(left <= 10);
+}
+
+setInterval(() => { if (live) renderClock(); }, 500);
 
 function turnText(match, state, you, ended) {
   if (ended) return ended.cancelled ? "Cancelled." : `${ended.winner} won ${ended.winner_score}–${ended.loser_score}.`;
