@@ -59,7 +59,7 @@ def shot(page: object, name: str) -> None:
 
 def new_match(host: object, game: str, target: str = "1") -> None:
     host.get_by_role("button", name="New match").click()  # type: ignore[attr-defined]
-    host.get_by_label(re.compile(r"^Game\b")).select_option(game)  # type: ignore[attr-defined]
+    host.get_by_label("Game", exact=True).select_option(game)  # type: ignore[attr-defined]
     host.get_by_label("Target score").fill(target)  # type: ignore[attr-defined]
     host.get_by_role("button", name="Create").click()  # type: ignore[attr-defined]
     playwright_api.expect(host.get_by_role("button", name="Start")).to_be_visible()  # type: ignore[attr-defined]
@@ -93,6 +93,22 @@ def test_the_page_is_served_with_a_strict_content_security_policy(server: Server
         assert "frame-ancestors 'none'" in policy
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert b'<script type="module" src="/static/app.js">' in response.read()
+
+
+def test_the_names_the_page_promises_are_exact_and_unambiguous(
+        browser: object, server: ServerProcess) -> None:
+    page = page_for(browser, server)
+    expect = playwright_api.expect
+    for name in ("Username", "Password"):  # matched whole, and by no other field either
+        expect(page.get_by_label(name, exact=True)).to_have_count(1)  # type: ignore[attr-defined]
+        expect(page.get_by_label(name)).to_have_count(1)  # type: ignore[attr-defined]
+    sign_up(page, "names_checker")
+    page.get_by_role("button", name="New match", exact=True).click()  # type: ignore[attr-defined]
+    for name in ("Game", "Target score"):
+        expect(page.get_by_label(name, exact=True)).to_have_count(1)  # type: ignore[attr-defined]
+        expect(page.get_by_label(name)).to_have_count(1)  # type: ignore[attr-defined]
+    for name in ("Create", "Play ranked", "Log out"):
+        expect(page.get_by_role("button", name=name, exact=True)).to_have_count(1)  # type: ignore[attr-defined]
 
 
 def test_a_bad_sign_up_shows_the_servers_message(browser: object, server: ServerProcess) -> None:
@@ -243,7 +259,7 @@ def test_two_players_queue_for_ranked_and_are_taken_into_their_match(
     first, second = page_for(browser, server), page_for(browser, server, 390)
     sign_up(first, "ranked_first")
     sign_up(second, "ranked_second")
-    first.get_by_label("Ranked game").select_option("rps")  # type: ignore[attr-defined]
+    first.get_by_label("Queue").select_option("rps")  # type: ignore[attr-defined]
     first.get_by_role("button", name="Play ranked").click()  # type: ignore[attr-defined]
     cancel = first.get_by_role("button", name="Cancel search")  # type: ignore[attr-defined]
     playwright_api.expect(cancel).to_be_visible()
@@ -254,7 +270,7 @@ def test_two_players_queue_for_ranked_and_are_taken_into_their_match(
     playwright_api.expect(first.get_by_role("button", name="Play ranked")).to_be_visible()  # type: ignore[attr-defined]
     first.get_by_role("button", name="Play ranked").click()  # type: ignore[attr-defined]
     playwright_api.expect(cancel).to_be_visible()
-    second.get_by_label("Ranked game").select_option("rps")  # type: ignore[attr-defined]
+    second.get_by_label("Queue").select_option("rps")  # type: ignore[attr-defined]
     second.get_by_role("button", name="Play ranked").click()  # type: ignore[attr-defined]
     for page in (first, second):  # paired, taken into the match, started without a click
         playwright_api.expect(page.get_by_role("button", name="Rock")).to_be_enabled(  # type: ignore[attr-defined]

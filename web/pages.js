@@ -163,6 +163,7 @@ export function pages(api, fail, currentUser) {
         const label = document.createElement("label");
         label.textContent = "Invite someone ";
         const input = document.createElement("input");
+        input.setAttribute("aria-label", "Invite someone");
         label.append(input);
         const invite = document.createElement("button");
         invite.type = "submit";
