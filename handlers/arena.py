@@ -59,11 +59,10 @@ class Arena:
         layout, restore every ongoing match, and build the application.
 
         ``indexed_lookups`` is false for a database that finds documents by
-        scanning (the embedded FerretDB: ``store.indexes``).  The store counts
-        itself the database's only writer unless ``config.mongodb_uri`` is set.
+        scanning (the embedded FerretDB: ``store.indexes``).
         """
-        store = Store(uri, config.database, exclusive=not config.mongodb_uri,
-                      indexed_lookups=indexed_lookups, journal_interval=config.journal_interval)
+        store = Store(uri, config.database, indexed_lookups=indexed_lookups,
+                      journal_interval=config.journal_interval)
         hasher = PasswordHasher(rounds=config.bcrypt_rounds)
         registry = Registry(store, config)
         matchmaker = Matchmaker(registry)

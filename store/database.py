@@ -31,11 +31,8 @@ class Store:
     """
 
     def __init__(self, uri: str, database: str, *, timeout_ms: int = 5000,
-                 exclusive: bool = False, indexed_lookups: bool = True,
-                 journal_interval: float = INTERVAL) -> None:
-        """``exclusive``: this process is the database's only writer (the
-        embedded database), which lets some writes take cheaper paths.
-        ``indexed_lookups``: the database finds documents through secondary
+                 indexed_lookups: bool = True, journal_interval: float = INTERVAL) -> None:
+        """``indexed_lookups``: the database finds documents through secondary
         indexes (not so the embedded FerretDB: see ``store.indexes``).
         ``journal_interval``: the least time between two journal writes
         (``store.journal``)."""
@@ -52,8 +49,7 @@ class Store:
         self.counters = CounterRepository(self.db["counters"], self.locks)
         self.users = UserRepository(self.db["users"], self.db["usernames"],
                                     self.db["match_claims"], self.locks,
-                                    Entries(self.db["user_entries"]), self.counters,
-                                    exclusive=exclusive)
+                                    Entries(self.db["user_entries"]), self.counters)
         self.tokens = TokenRepository(self.db["tokens"])
         self.sessions = SessionRepository(self.db["sessions"])
         self.matches = MatchRepository(self.db["ongoing_matches"], self.db["completed_matches"],
@@ -62,8 +58,7 @@ class Store:
         self.titles = TitleRepository(self.db["games"], self.counters, self.locks)
         self.lobbies = LobbyRepository(self.db["lobbies"], self.locks)
         self.tickets = TicketRepository(self.db["matchmaking_tickets"],
-                                        self.db["matchmaking_feed"], self.counters, self.locks,
-                                        exclusive=exclusive)
+                                        self.db["matchmaking_feed"], self.counters, self.locks)
         self.library = LibraryRepository(
             self.db["library_flags"], self.db["library_ratings"], self.locks, self.counters
         )

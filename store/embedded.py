@@ -56,7 +56,15 @@ FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 #:    to ``skip + limit`` rows: a page costs the page.  Each collection gets
 #:    that index when it is made, and existing ones when the database opens.
 #:    A filter that is exactly ``{_id: {$in: [<strings>]}}`` (a page's items
-#:    fetched by the ids its entries name) is answered from the ``_id`` index.
+#:    fetched by the ids its entries name) is answered from the ``_id`` index,
+#:    and so is one that names an ``_id`` among other conditions (a
+#:    conditional update's ``{_id: x, status: "waiting"}``).
+#: 3. Atomic writes (``store/ferretdb/arena_writes.go``).  The backend applies
+#:    an update, a findAndModify or a delete as a read and a write with
+#:    nothing in between, so two connections could both ``$inc`` from the same
+#:    value, or both pass one condition.  These commands run one at a time,
+#:    which makes each atomic, as MongoDB makes it: several processes can
+#:    share the database and keep every invariant.
 _ID_TEXT = "DefaultColumn + \"->>'$._id'\""
 
 
@@ -95,6 +103,12 @@ def _page_pushdown(handler: str) -> tuple[str, str, str]:
             "\t}\n")
 
 
+def _signature(command: str) -> str:
+    """The first line of the handler of ``command`` (``MsgUpdate``…)."""
+    return (f"func (h *Handler) Msg{command}(connCtx context.Context, msg *wire.OpMsg) "
+            "(*wire.OpMsg, error) {\n")
+
+
 FERRETDB_PATCHES = [
     ("internal/backends/sqlite/metadata/metadata.go",
      "IDColumn = DefaultColumn + \"->'$._id'\"",
@@ -127,6 +141,10 @@ FERRETDB_PATCHES = [
      "\t\treturn \" ORDER BY \" + metadata.IDTextColumn\n"
      "\t}\n"),
     *(_page_pushdown(handler) for handler in ("msg_find.go", "msg_explain.go")),
+    *((f"internal/handler/msg_{name.lower()}.go", _signature(name),
+       _signature(name) + "\tarenaWrites.Lock() // Arena: see arena_writes.go\n"
+       "\tdefer arenaWrites.Unlock()\n\n")
+      for name in ("Update", "FindAndModify", "Delete")),
     ("internal/backends/sqlite/metadata/registry.go",
      "\tr.colls[dbName] = colls\n",
      "\tr.colls[dbName] = colls\n\n"
@@ -149,8 +167,9 @@ FERRETDB_FILES = [
     ("idrange.go", "internal/types/idrange.go"),
     ("idrange_sqlite.go", "internal/backends/sqlite/idrange_sqlite.go"),
     ("idtext_index.go", "internal/backends/sqlite/metadata/idtext_index.go"),
+    ("arena_writes.go", "internal/handler/arena_writes.go"),
 ]
-BUILD_TAG = "arena6"
+BUILD_TAG = "arena7"
 _PIDFILE = "embedded-db.json"
 _PR_SET_PDEATHSIG = 1
 

@@ -1,17 +1,13 @@
-"""Per-key locks that make a conditional update atomic within this process.
+"""Per-key locks: writes to one document from one process, one at a time.
 
-MongoDB applies a single-document update atomically: ``{_id, flag: absent}``
-→ ``$addToSet`` can succeed for only one of two racing requests.  FerretDB
-1.24's SQLite backend does not: it reads the matching documents, computes the
-update in Go and writes the result back, with nothing in between to stop a
-second request doing the same, so concurrent ``$inc`` on one document lose
-increments.  Inserts into a unique index stay atomic there.
-
-The embedded database belongs to exactly one server process (the data
-directory is locked), so serializing the writes that contend for one document
-inside that process restores the guarantee.  Against MongoDB, where several
-processes may share the data, the conditional updates stay the guarantee and
-these locks only save a few wasted retries.
+They keep no invariant: every write whose correctness matters is a single
+atomic one (an insert into a unique index, a conditional update, an ``$inc``),
+settled by the database for every process that shares it, MongoDB and the
+embedded FerretDB alike (its build applies each update, findAndModify and
+delete whole: ``store.embedded``; ``tests/test_database_races.py`` races
+processes on it).  What they still do is queue this process's writes to one
+hot document (a counter, a popular lobby) here, instead of sending them all
+to wait for each other in the database.
 """
 
 from __future__ import annotations

@@ -53,14 +53,11 @@ FEED = "matchmaking_feed"
 
 class TicketRepository:
     def __init__(self, collection: AsyncCollection, feed: AsyncCollection,
-                 counters: CounterRepository, locks: KeyedLocks, *,
-                 exclusive: bool = False) -> None:
+                 counters: CounterRepository, locks: KeyedLocks) -> None:
         self.collection = collection
         self.feed = feed
         self.counters = counters
         self.locks = locks
-        #: This process is the database's only writer (``store.updates``).
-        self.exclusive = exclusive
 
     def indexes(self) -> list[Index]:
         return [Index(self.collection, "status")]
@@ -103,8 +100,7 @@ class TicketRepository:
     async def discard_waiting(self, user_id: str) -> None:
         """The user entered a match another way: a waiting ticket is never paired."""
         async with self._lock(user_id):
-            await delete_if(self.collection, user_id, {"status": WAITING},
-                            exclusive=self.exclusive)
+            await delete_if(self.collection, user_id, {"status": WAITING})
 
     async def waiting(self) -> list[Ticket]:
         """Every waiting ticket, oldest first (the order the matchmaker serves them in)."""
@@ -121,22 +117,20 @@ class TicketRepository:
         async with self._lock(ticket["_id"]):
             return await set_if(self.collection, ticket["_id"],
                                 {"id": ticket["id"], "status": WAITING},
-                                {"status": PAIRING, "match": match_id, "matched_at": time.time()},
-                                exclusive=self.exclusive)
+                                {"status": PAIRING, "match": match_id, "matched_at": time.time()})
 
     async def confirm(self, user_id: str, match_id: int) -> None:
         """The match ``reserve`` took the ticket for is stored: ``matched``."""
         async with self._lock(user_id):
             await set_if(self.collection, user_id, {"status": PAIRING, "match": match_id},
-                         {"status": MATCHED}, exclusive=self.exclusive)
+                         {"status": MATCHED})
 
     async def unreserve(self, user_id: str, match_id: int) -> None:
         """Put a ticket taken for ``match_id`` back in the queue (its pairing
         fell through), keeping its waiting time."""
         async with self._lock(user_id):
             back = await set_if(self.collection, user_id, {"status": PAIRING, "match": match_id},
-                                {"status": WAITING, "match": None, "matched_at": None},
-                                exclusive=self.exclusive)
+                                {"status": WAITING, "match": None, "matched_at": None})
         if back:
             await self.announce(user_id)
 
@@ -144,8 +138,7 @@ class TicketRepository:
         """Delete the user's ticket if it is the one taken for ``match_id``
         (idempotent: replayed by an interrupted ending)."""
         async with self._lock(user_id):
-            await delete_if(self.collection, user_id, {"match": match_id},
-                            exclusive=self.exclusive)
+            await delete_if(self.collection, user_id, {"match": match_id})
 
     # -- the feed ---------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from store.indexes import Index
 from store.locks import KeyedLocks
 from store.pages import Entries, key
 from store.timestamps import format_timestamp, now
-from store.updates import set_if
+from store.updates import delete_if, set_if
 
 User = dict[str, Any]
 
@@ -70,8 +70,8 @@ class UserRepository:
     make a lookup by name one read by ``_id``, which FerretDB answers without
     walking the collection, and claim the name at sign-up, before the password
     is hashed (a second claim is a duplicate key).  The unique ``username_lower``
-    index on ``users`` stays the last guard.  Updates of one user are
-    serialized in-process (``store.locks``).
+    index on ``users`` stays the last guard.  Every change of a user that a
+    race could break is one conditional write, settled by the database.
 
     The list of users is read from ``user_entries`` (``store.pages``): one
     entry per user in each ordering, moved when the elo changes, and the
@@ -80,15 +80,13 @@ class UserRepository:
 
     def __init__(self, collection: AsyncCollection, names: AsyncCollection,
                  claims: AsyncCollection, locks: KeyedLocks, entries: Entries,
-                 counters: CounterRepository, *, exclusive: bool = False) -> None:
+                 counters: CounterRepository) -> None:
         self.collection = collection
         self.names = names
         self.claims = claims
         self.locks = locks
         self.entries = entries
         self.counters = counters
-        #: This process is the database's only writer (the embedded database).
-        self.exclusive = exclusive
 
     def indexes(self) -> list[Index]:
         users = self.collection
@@ -220,15 +218,13 @@ class UserRepository:
             await self._drop_claim(user_id, match_id)
 
     async def _set_if_in(self, user_id: str, match_id: int, changes: dict[str, Any]) -> None:
-        """``$set`` ``changes`` on the user if (and only if) they are in
-        ``match_id``; the caller holds the user's lock (``store.updates``)."""
-        await set_if(self.collection, user_id, {"ongoing_match": match_id}, changes,
-                     exclusive=self.exclusive)
+        """``$set`` ``changes`` on the user if (and only if) they are in ``match_id``."""
+        await set_if(self.collection, user_id, {"ongoing_match": match_id}, changes)
 
     async def _drop_claim(self, user_id: str, match_id: int) -> None:
-        claim = await self.claims.find_one({"_id": user_id})
-        if claim is not None and claim["match"] == match_id:
-            await self.claims.delete_one({"_id": user_id})
+        """Delete the user's claim if it is on ``match_id`` (a claim on another
+        match, made meanwhile by any process, stays)."""
+        await delete_if(self.claims, user_id, {"match": match_id})
 
     async def restore_claim(self, user_id: str, match_id: int) -> None:
         """Make sure a user who is in a live match holds its claim (after a crash)."""

@@ -18,9 +18,21 @@ var idRangeOps = map[string]string{"$gt": " >", "$gte": " >=", "$lt": " <", "$lt
 
 // arenaIDClause is the WHERE clause, and its arguments, that answers filter
 // from an index when it is a range of string ids (the index on the id's
-// text) or a set of them (the _id index); ok is false for any other filter.
-// The handler filters what comes back again, as it does for every query.
+// text), a set of them, or one id among other conditions (the _id index:
+// {_id: x, status: "waiting"}, a conditional update's filter); ok is false
+// for any other filter. The handler filters what comes back again, as it
+// does for every query, so the other conditions still hold.
 func arenaIDClause(filter *types.Document) (where string, args []any, ok bool) {
+	if filter.Len() > 1 {
+		if v, err := filter.Get("_id"); err == nil {
+			switch v.(type) {
+			case string, types.ObjectID:
+				where = ` WHERE ` + metadata.IDColumn + ` = ?`
+				return where, []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}, true
+			}
+		}
+	}
+
 	if bounds, isRange := types.IDRange(filter); isRange {
 		where = ` WHERE ` + metadata.IDTypeColumn + ` = 'string'`
 		for _, b := range bounds {
