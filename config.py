@@ -107,6 +107,9 @@ class Config:
         return lines
 
 
+#: Where ``server.py database`` listens unless told otherwise (MongoDB's port).
+DATABASE_PORT = 27017
+
 _TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "Path": Path}
 
 
@@ -118,9 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="server.py",
         description="Arena game server.  Commands: (none) serve; "
-                    "'admin grant USERNAME' / 'admin revoke USERNAME' manage administrators.",
+                    "'admin grant USERNAME' / 'admin revoke USERNAME' manage administrators; "
+                    "'database' runs the embedded database alone, for several servers "
+                    f"(--port, default {DATABASE_PORT}; 0: a free one).",
     )
-    parser.add_argument("command", nargs="*", help="admin grant|revoke USERNAME")
+    parser.add_argument("command", nargs="*", help="admin grant|revoke USERNAME, or database")
     for f in fields(Config):
         parser.add_argument(
             "--" + f.name.replace("_", "-"), dest=f.name, type=_TYPES[f.type], default=None,
@@ -141,8 +146,10 @@ def parse(argv: list[str] | None = None) -> tuple[Config, list[str]]:
             values[f.name] = given
     command = list(args.command)
     if command and not (len(command) == 3 and command[0] == "admin"
-                        and command[1] in ("grant", "revoke")):
-        parser.error("commands: admin grant USERNAME | admin revoke USERNAME")
+                        and command[1] in ("grant", "revoke")) and command != ["database"]:
+        parser.error("commands: admin grant USERNAME | admin revoke USERNAME | database")
+    if command == ["database"] and args.port is None and "ARENA_PORT" not in os.environ:
+        values["port"] = DATABASE_PORT
     for f in fields(Config):
         allowed = f.metadata.get("choices")
         if allowed and values.get(f.name, f.default) not in allowed:

@@ -4,6 +4,7 @@ Run it::
 
     python server.py --port 8000 --data-dir ./var/
     python server.py admin grant <username>
+    python server.py database --data-dir ./var/ [--port 27017]
 
 Every option is a command-line flag with an environment-variable twin
 (``ARENA_<NAME>``; ``MONGODB_URI`` for the database); the flag wins.  Without
@@ -30,7 +31,7 @@ log = logging.getLogger("arena")
 # -- serving ------------------------------------------------------------------
 
 
-async def serve(config: Config, uri: str, *, indexed_lookups: bool = True) -> None:
+async def serve(config: Config, uri: str, *, indexed_lookups: bool | None = None) -> None:
     from tornado.netutil import bind_sockets
 
     from handlers.arena import Arena
@@ -71,7 +72,8 @@ def run_loop(config: Config, main: Any) -> Any:
 def run_with_database(config: Config, body: Any) -> Any:
     """Run ``body(uri, indexed_lookups)`` (a coroutine function) against the
     configured database; ``indexed_lookups`` is false for the embedded
-    FerretDB, which finds documents by scanning (``store.indexes``).
+    FerretDB, which finds documents by scanning (``store.indexes``), and
+    ``None`` for ``MONGODB_URI`` (the store asks the database what it is).
 
     With ``MONGODB_URI`` that database is used as is; otherwise a new embedded
     database on the data directory, stopped when ``body`` returns or raises.
@@ -79,7 +81,7 @@ def run_with_database(config: Config, body: Any) -> Any:
     from store.embedded import EmbeddedDatabase
 
     if config.mongodb_uri:
-        return run_loop(config, body(config.mongodb_uri, True))
+        return run_loop(config, body(config.mongodb_uri, None))
     database = EmbeddedDatabase(config.data_dir, log_level="warn", sync=config.embedded_sync)
     try:
         uri = database.start()
@@ -92,13 +94,23 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def run_server(config: Config) -> int:
+def lock_data_dir(config: Config) -> Any:
+    """Hold the data directory for this process (until it exits); ``None`` if
+    another server or database holds it."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     lock = open(config.data_dir / "server.lock", "w")  # noqa: SIM115 - held until exit
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        print(f"Another Arena server is running on {config.data_dir}.", file=sys.stderr)
+        print(f"Another Arena server or database is running on {config.data_dir}.",
+              file=sys.stderr)
+        return None
+    return lock
+
+
+def run_server(config: Config) -> int:
+    lock = lock_data_dir(config)  # held while this function runs
+    if lock is None:
         return 1
     print("Arena configuration:\n" + "\n".join(config.describe()), flush=True)
     # SIGTERM before the loop runs (while the database starts) still stops cleanly.
@@ -109,6 +121,31 @@ def run_server(config: Config) -> int:
     return 0
 
 
+def run_database(config: Config) -> int:
+    """The embedded database alone, in the foreground, for servers started with
+    ``MONGODB_URI`` pointing at it (``docs/deploy.md``); stops on SIGTERM or
+    Ctrl-C."""
+    from store.embedded import EmbeddedDatabase
+
+    if (lock := lock_data_dir(config)) is None:
+        return 1
+    database = EmbeddedDatabase(config.data_dir, log_level="warn", sync=config.embedded_sync)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        uri = database.start(port=config.port)
+        print(f"Arena database ({database.kind}) listening on {uri}", flush=True)
+        assert database.process is not None
+        try:
+            code = database.process.wait()  # until SIGTERM or Ctrl-C, or it exits
+        except KeyboardInterrupt:
+            return 0
+        print(f"The database exited with {code}; see {database.data_dir}.", file=sys.stderr)
+        return 1
+    finally:
+        database.stop()
+        lock.close()
+
+
 # -- administration -------------------------------------------------------------
 
 
@@ -116,7 +153,7 @@ def run_admin(config: Config, action: str, username: str) -> int:
     from store import Store
     from store.embedded import find_running
 
-    async def set_admin(uri: str, indexed_lookups: bool = True) -> bool:
+    async def set_admin(uri: str, indexed_lookups: bool | None = None) -> bool:
         store = Store(uri, config.database, indexed_lookups=indexed_lookups)
         try:
             return await store.users.set_admin(username, action == "grant") is not None
@@ -141,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         level=config.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if command == ["database"]:
+        return run_database(config)
     if command:
         return run_admin(config, command[1], command[2])
     return run_server(config)

@@ -54,12 +54,13 @@ class Arena:
     server: ArenaHTTPServer
 
     @classmethod
-    async def open(cls, config: Config, uri: str, *, indexed_lookups: bool = True) -> Arena:
+    async def open(cls, config: Config, uri: str, *,
+                   indexed_lookups: bool | None = None) -> Arena:
         """Connect to the database at ``uri`` and bring it to this version's
         layout, restore every ongoing match, and build the application.
 
         ``indexed_lookups`` is false for a database that finds documents by
-        scanning (the embedded FerretDB: ``store.indexes``).
+        scanning (FerretDB: ``store.indexes``); ``None``: ask the database.
         """
         store = Store(uri, config.database, indexed_lookups=indexed_lookups,
                       journal_interval=config.journal_interval)

@@ -31,9 +31,10 @@ class Store:
     """
 
     def __init__(self, uri: str, database: str, *, timeout_ms: int = 5000,
-                 indexed_lookups: bool = True, journal_interval: float = INTERVAL) -> None:
+                 indexed_lookups: bool | None = None,
+                 journal_interval: float = INTERVAL) -> None:
         """``indexed_lookups``: the database finds documents through secondary
-        indexes (not so the embedded FerretDB: see ``store.indexes``).
+        indexes (not so FerretDB: see ``store.indexes``); ``None``: ask it.
         ``journal_interval``: the least time between two journal writes
         (``store.journal``)."""
         self.client: AsyncMongoClient = AsyncMongoClient(
@@ -72,10 +73,17 @@ class Store:
         """Create the repositories' indexes (``store.indexes``: on a database
         that cannot use them for lookups, only the unique ones); idempotent,
         run at each start-up."""
+        if self.indexed_lookups is None:
+            self.indexed_lookups = not await self.is_ferretdb()
         for repository in self.repositories:
             for index in repository.indexes():
                 if index.unique or self.indexed_lookups:
                     await index.collection.create_index(index.keys, unique=index.unique)
+
+    async def is_ferretdb(self) -> bool:
+        """Whether the server is FerretDB (it says so in ``buildInfo``)."""
+        info = await self.client.admin.command("buildInfo")
+        return "ferretdbVersion" in info
 
     async def migrate(self) -> None:
         """Bring a database written by an earlier Arena to this layout

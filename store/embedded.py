@@ -329,10 +329,11 @@ class EmbeddedDatabase:
     def uri(self) -> str:
         return f"mongodb://127.0.0.1:{self.port}/"
 
-    def start(self, timeout: float = 60.0) -> str:
+    def start(self, timeout: float = 60.0, port: int = 0) -> str:
+        """Start the database on ``port`` (0: a free one); its URI once it listens."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._replace_stale()
-        self.port = free_port()
+        self.port = port or free_port()
         command = self._command()
         log_path = self.data_dir / f"{self.kind}.log"
         with open(log_path, "ab") as log_file:

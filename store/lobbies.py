@@ -13,8 +13,8 @@ The limits hold under concurrency without transactions:
   does not hold the user yet", so racing invites cannot overfill it and an
   invite racing a delete cannot land in an inactive lobby.
 
-FerretDB 1.24 applies such updates read-then-write, so each lobby's writes
-are also serialized in this process (``store.locks``).
+The embedded FerretDB applies such an update atomically too (its build:
+``store.embedded``), so this holds between processes sharing the database.
 """
 
 from __future__ import annotations

@@ -89,6 +89,12 @@ class ServerProcess:
             return error.code, json.loads(raw) if raw else None
 
 
+    def request_text(self, path: str) -> str:
+        """The body of ``GET path`` as text (``/metrics``)."""
+        with urllib.request.urlopen(self.url + path, timeout=30) as response:
+            return response.read().decode()
+
+
 def database_pid(data_dir: Path) -> int:
     return int(json.loads((data_dir / "embedded-db.json").read_text())["pid"])
 

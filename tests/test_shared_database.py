@@ -1,0 +1,107 @@
+"""Several servers on one database: ``server.py database`` and nodes beside it.
+
+Each node is ``python server.py`` with ``MONGODB_URI`` pointing at the
+database that ``python server.py database`` runs alone; the nodes share
+accounts and the ranked queue, and what the database settles holds across
+them: a ticket is paired once and nobody is in two matches, whichever node
+took the ticket and whichever node's matchmaker paired it.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.client import PASSWORD
+from tests.process import ROOT, ServerProcess
+
+SECRET = "shared-secret-for-the-test"
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "server.py"), "database", "--data-dir",
+         str(tmp_path / "db"), "--port", "0"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    uri = ""
+    for line in process.stdout:
+        found = re.search(r"mongodb://127\.0\.0\.1:\d+/", line)
+        if found:
+            uri = found.group(0)
+            break
+    assert uri, "the database did not say where it listens"
+    yield process, uri
+    if process.poll() is None:
+        process.kill()
+
+
+def test_the_database_runs_alone_and_stops_on_sigterm(
+        database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
+    process, _ = database
+    again = subprocess.run(
+        [sys.executable, str(ROOT / "server.py"), "database", "--data-dir",
+         str(tmp_path / "db"), "--port", "0"], cwd=ROOT, capture_output=True, text=True,
+        timeout=60)
+    assert again.returncode == 1 and "running on" in again.stderr  # one per data directory
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+
+
+def test_two_nodes_share_accounts_and_pair_each_ticket_once(
+        database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
+    _, uri = database
+    nodes = [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
+                           env={"MONGODB_URI": uri}).start() for n in range(2)]
+    try:
+        # signed up through one node, logged in through the other
+        assert nodes[0].request("POST", "/api/users/sign_up/",
+                                {"username": "traveller", "password": PASSWORD})[0] == 201
+        status, body = nodes[1].request("POST", "/api/token/",
+                                        {"username": "traveller", "password": PASSWORD})
+        assert status == 200 and nodes[0].request("GET", "/api/users/me/",
+                                                   token=body["token"])[0] == 200
+
+        names = [f"ranked{n}" for n in range(40)]
+
+        def token(n: int) -> str:
+            node = nodes[n % 2]
+            assert node.request("POST", "/api/users/sign_up/",
+                                {"username": names[n], "password": PASSWORD})[0] == 201
+            return node.request("POST", "/api/token/",
+                                {"username": names[n], "password": PASSWORD})[1]["token"]
+
+        def queue(n: int) -> int:  # half through each node, all at once
+            return nodes[n % 2].request("POST", "/api/matchmaking/", {}, token=tokens[n])[0]
+
+        with ThreadPoolExecutor(16) as pool:
+            tokens = list(pool.map(token, range(40)))
+            assert set(pool.map(queue, range(40))) == {201}
+        deadline = time.monotonic() + 20
+        while True:
+            tickets = [nodes[n % 2].request("GET", "/api/matchmaking/", token=tokens[n])[1]
+                       for n in range(40)]
+            if all(t["status"] == "matched" for t in tickets) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        per_match = Counter(t["match"] for t in tickets)
+        assert len(per_match) == 20 and set(per_match.values()) == {2}, per_match
+        for n, ticket in enumerate(tickets):  # read through the other node
+            user = nodes[(n + 1) % 2].request("GET", f"/api/users/{names[n]}/")[1]
+            assert user["ongoing_match"] == ticket["match"]
+        made = [re.search(r"^arena_matchmaking_pairings_total (\d+)",
+                          node.request_text("/metrics"), re.M) for node in nodes]
+        assert sum(int(m.group(1)) for m in made if m) == 20
+    finally:
+        for node in nodes:
+            node.stop()
