@@ -29,6 +29,9 @@ class Config:
         "help": "use this MongoDB instead of the embedded database", "env": "MONGODB_URI",
         "secret": True})
     database: str = field(default="arena", metadata={"help": "database name"})
+    node_name: str = field(default="", metadata={
+        "help": "this server's name among the servers sharing the database, in logs and "
+                "metrics (default: host name and port)"})
     embedded_sync: str = field(default="normal", metadata={
         "help": "the embedded FerretDB's SQLite sync: normal (survives a crash of the "
                 "server or database, not a power loss, like MongoDB's default write concern) "

@@ -46,6 +46,10 @@ async def serve(config: Config, uri: str, *, indexed_lookups: bool | None = None
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
     port = sockets[0].getsockname()[1]
+    if not config.node_name:
+        from actors.node import default_name
+
+        arena.node.name = default_name(port)  # the port chosen, once bound
     print(f"Arena listening on http://{config.address}:{port}/", flush=True)
 
     stop = asyncio.Event()

@@ -15,6 +15,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from actors.matchmaker import Matchmaker
+from actors.node import Node, default_name
 from actors.registry import Registry
 from config import Config
 from handlers.app import ArenaApplication, make_app, make_server
@@ -49,6 +50,7 @@ class Arena:
     hasher: PasswordHasher
     registry: Registry
     matchmaker: Matchmaker
+    node: Node
     context: AppContext
     app: ArenaApplication
     server: ArenaHTTPServer
@@ -67,12 +69,15 @@ class Arena:
         hasher = PasswordHasher(rounds=config.bcrypt_rounds)
         registry = Registry(store, config)
         matchmaker = Matchmaker(registry)
+        node = Node(store, config.node_name or default_name(config.port))
         try:
             await store.ensure_indexes()
             await store.migrate()
             await registry.restore()
             await matchmaker.start()
+            await node.start()
         except BaseException:
+            await node.stop()
             await matchmaker.stop()
             await registry.shutdown()
             hasher.close()
@@ -81,9 +86,9 @@ class Arena:
         context = AppContext(config=config, store=store, hasher=hasher,
                              secret=load_secret(config), registry=registry,
                              matchmaker=matchmaker)
-        context.collectors += [registry.collect, matchmaker.collect]
+        context.collectors += [registry.collect, matchmaker.collect, node.collect]
         app = make_app(context)
-        return cls(config, store, hasher, registry, matchmaker, context, app,
+        return cls(config, store, hasher, registry, matchmaker, node, context, app,
                    make_server(app, config))
 
     async def close(self) -> None:
@@ -97,6 +102,7 @@ class Arena:
             log.warning("%d requests still running after %.0f s; closing anyway",
                         self.context.in_flight, timeout)
         await bounded(self.matchmaker.stop(), "stopping the matchmaker", timeout)
+        await bounded(self.node.stop(), "leaving the cluster", timeout)
         await bounded(self.registry.shutdown(), "closing the matches", timeout)
         await bounded(self.server.close_all_connections(), "closing connections", timeout)
         self.hasher.close()

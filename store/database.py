@@ -15,6 +15,7 @@ from store.lobbies import LobbyRepository
 from store.locks import KeyedLocks
 from store.matches import MatchRepository
 from store.migrations import migrate
+from store.nodes import NodeRepository
 from store.pages import Entries
 from store.sessions import SessionRepository
 from store.tickets import TicketRepository
@@ -60,6 +61,7 @@ class Store:
         self.lobbies = LobbyRepository(self.db["lobbies"], self.locks)
         self.tickets = TicketRepository(self.db["matchmaking_tickets"],
                                         self.db["matchmaking_feed"], self.counters, self.locks)
+        self.nodes = NodeRepository(self.db["nodes"])
         self.library = LibraryRepository(
             self.db["library_flags"], self.db["library_ratings"], self.locks, self.counters
         )

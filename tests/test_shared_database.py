@@ -2,8 +2,8 @@
 
 Each node is ``python server.py`` with ``MONGODB_URI`` pointing at the
 database that ``python server.py database`` runs alone; the nodes share
-accounts and the ranked queue, and what the database settles holds across
-them: a ticket is paired once and nobody is in two matches, whichever node
+accounts and the ranked queue, see each other come and go, and what the database
+settles holds across them: a ticket is paired once and nobody is in two matches, whichever node
 took the ticket and whichever node's matchmaker paired it.
 """
 
@@ -15,12 +15,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from actors.node import HEARTBEAT, LEASE
 from tests.client import PASSWORD
 from tests.process import ROOT, ServerProcess
 
@@ -102,6 +103,41 @@ def test_two_nodes_share_accounts_and_pair_each_ticket_once(
         made = [re.search(r"^arena_matchmaking_pairings_total (\d+)",
                           node.request_text("/metrics"), re.M) for node in nodes]
         assert sum(int(m.group(1)) for m in made if m) == 20
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+def nodes_seen(node: ServerProcess) -> int:
+    found = re.search(r"^arena_cluster_nodes (\d+)", node.request_text("/metrics"), re.M)
+    assert found
+    return int(found.group(1))
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_nodes_see_each_other_come_and_go(
+        database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
+    _, uri = database
+    nodes = [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
+                           "--node-name", f"node-{n}", env={"MONGODB_URI": uri}).start()
+             for n in range(3)]
+    try:
+        assert all(wait_for(lambda node=node: nodes_seen(node) == 3, 5) for node in nodes)
+        assert 'arena_node_info{name="node-1"} 1' in nodes[1].request_text("/metrics")
+        nodes[2].stop()  # SIGTERM: it leaves at once
+        assert wait_for(lambda: nodes_seen(nodes[0]) == 2, 3)
+        nodes[1].stop(signal.SIGKILL)  # gone without a word: after its lease
+        started = time.monotonic()
+        assert wait_for(lambda: nodes_seen(nodes[0]) == 1, LEASE + 3)
+        assert time.monotonic() - started > LEASE - 2 * HEARTBEAT
     finally:
         for node in nodes:
             node.stop()

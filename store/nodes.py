@@ -1,0 +1,45 @@
+"""The ``nodes`` collection: the servers sharing this database, and when each
+was last heard from.
+
+Each server (a *node*) writes its own document every heartbeat; a node whose
+document is older than the lease is taken for gone.  Nodes find each other
+here, with no other coordination service: the database is the one thing
+they all reach.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from store.indexes import Index
+
+
+class NodeRepository:
+    def __init__(self, collection: AsyncCollection) -> None:
+        self.collection = collection
+
+    def indexes(self) -> list[Index]:
+        return []  # keyed by _id; read whole (a few documents)
+
+    async def beat(self, node_id: str, name: str, started: float) -> None:
+        """Say that the node is alive, now."""
+        await self.collection.update_one(
+            {"_id": node_id}, {"$set": {"name": name, "started": started, "seen": time.time()}},
+            upsert=True)
+
+    async def live(self, lease: float) -> list[dict[str, Any]]:
+        """The nodes heard from within the last ``lease`` seconds, by name."""
+        since = time.time() - lease
+        nodes = await self.collection.find({}).to_list()
+        return sorted((n for n in nodes if n["seen"] >= since), key=lambda n: n["name"])
+
+    async def leave(self, node_id: str) -> None:
+        """The node stops: gone at once, not after its lease."""
+        await self.collection.delete_one({"_id": node_id})
+
+    async def forget_before(self, moment: float) -> None:
+        """Drop the documents of nodes not heard from since ``moment`` (long gone)."""
+        await self.collection.delete_many({"seen": {"$lt": moment}})
