@@ -1046,7 +1046,7 @@ class MatchActor:
         draft.doc["phase"] = "ending"
         draft.doc["result"] = result
         draft.doc["seq"] = self.doc["seq"] + len(draft.events)  # seq of the events so far
-        await self.store.matches.save(draft.doc)
+        await self.record_decision(draft)
         fault_point("ending_recorded")
         await finish_ending(self.store, draft.doc)
         await self.settle_joins()
@@ -1056,11 +1056,23 @@ class MatchActor:
     async def cancel(self, draft: Draft) -> int:
         draft.doc["phase"] = "cancelling"
         draft.doc["seq"] = self.doc["seq"] + len(draft.events)
-        await self.store.matches.save(draft.doc)
+        await self.record_decision(draft)
         await finish_cancelling(self.store, draft.doc)
         await self.settle_joins()
         draft.events.append(Event("cancelled", {}))
         return self.close_out(draft)
+
+    async def record_decision(self, draft: Draft) -> None:
+        """Store the ending's (or cancelling's) decision in the match document,
+        if this node still holds the match.  If another node has taken it over
+        (this one was taken for dead), this actor stops where it stands: its
+        sockets are closed with 1012 and reconnect to the match's new home."""
+        if await self.store.matches.save(draft.doc):
+            return
+        log.warning("match %s: held by another node now; stopping here", self.id)
+        self.stop(1012, "The match moved to another server")
+        self.registry.drop(self)
+        raise CommandError("moved", "The match moved to another server; reconnect.")
 
     def close_out(self, draft: Draft) -> int:
         """Adopt the final state and send the last events; ``serve`` then closes the

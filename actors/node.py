@@ -10,10 +10,12 @@ while the players of its matches may still come back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
 import uuid
+from pathlib import Path
 
 from actors.metrics import gauge
 from store import Store
@@ -30,10 +32,22 @@ def default_name(port: int) -> str:
     return f"{socket.gethostname()}:{port}"
 
 
+def node_id(data_dir: Path) -> str:
+    """This node's id: made once and kept in the data directory (which one
+    process holds at a time), so a node that restarts holds its matches again
+    at once instead of waiting for its own lease to lapse."""
+    path = data_dir / "node.id"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError), open(path, "x") as out:
+            out.write(uuid.uuid4().hex)
+    return path.read_text().strip()
+
+
 class Node:
-    def __init__(self, store: Store, name: str) -> None:
+    def __init__(self, store: Store, name: str, node_id: str) -> None:
         self.store = store
-        self.id = uuid.uuid4().hex  # this process's life; the name may be reused
+        self.id = node_id
         self.name = name
         self.started = time.time()
         self.live_nodes = 0
@@ -58,14 +72,15 @@ class Node:
                 log.exception("heartbeat of %s failed", self.name)
 
     async def stop(self) -> None:
-        """Stop beating and leave: the other nodes know at once."""
+        """Stop beating and say so: the other nodes know at once, and take
+        over what this node held."""
         if self.task is None:
             return  # never started
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
         self.task = None
         try:
-            await self.store.nodes.leave(self.id)
+            await self.store.nodes.retire(self.id)
         except Exception:  # the others will see its lease run out instead
             log.warning("%s could not say it is leaving", self.name, exc_info=True)
 

@@ -1,8 +1,12 @@
-"""The registry: spawns, finds, restores and drops match actors.
+"""The registry: spawns, finds, restores, takes over and drops match actors.
 
-It is the one place that knows where a match's actor lives.  Today that is
-this process (a dict); with several processes behind a router, ownership
-could move to a lease document in MongoDB behind the same few methods.
+Each live match is held by one node: its document names the node as its
+``owner``, and that node alone runs its actor and writes its states, to a
+journal of its own (``store.journal``).  A node that starts restores the
+matches it holds and takes over those of nodes that are gone (stopped, or
+not heard from within the lease: ``actors.node``); while it runs it takes
+over the matches of every node that goes.  Taking a match over is one
+conditional write (``MatchRepository.take``): of two nodes trying, one wins.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from typing import Any
 
 from actors.ending import fault_point, finish_cancelling, finish_ending
@@ -17,6 +22,7 @@ from actors.games import GAMES
 from actors.match import MatchActor
 from actors.messages import Checkpoint
 from actors.metrics import Metrics
+from actors.node import HEARTBEAT, LEASE
 from actors.ticker import Ticker
 from config import Config
 from store import Store
@@ -32,17 +38,42 @@ class AlreadyInMatch(Exception):
         self.user_id = user_id
 
 
+#: A claim on a match that is not stored may be a create in progress on
+#: another node; one older than this was left by a crash.
+CLAIM_GRACE = 60.0
+
+
 class Registry:
-    def __init__(self, store: Store, config: Config) -> None:
+    def __init__(self, store: Store, config: Config, owner: str = "") -> None:
         self.store = store
         self.config = config
+        #: The id of the node this registry belongs to: the owner of its matches.
+        self.owner = owner
         self.metrics = Metrics()
         self.actors: dict[int, MatchActor] = {}
         self.checkpointer: asyncio.Task[None] | None = None
+        self.watcher: asyncio.Task[None] | None = None
         self.tickers: dict[float, Ticker] = {}
 
     def get(self, match_id: int) -> MatchActor | None:
         return self.actors.get(match_id)
+
+    def watch_nodes(self) -> None:
+        """From now on, take over the matches of every node that goes."""
+        self.watcher = asyncio.get_running_loop().create_task(self._watch(), name="watch-nodes")
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            try:
+                for node in await self.store.nodes.gone(LEASE):
+                    if node["_id"] == self.owner:
+                        continue
+                    await self.take_over(node["_id"])
+                    if not await self.store.matches.owned_by(node["_id"]):
+                        await self.store.nodes.leave(node["_id"])
+            except Exception:
+                log.exception("taking over the matches of a node that went failed")
 
     def ticker(self, rate: float) -> Ticker:
         """The one ticker of this process for realtime matches at ``rate`` ticks a second."""
@@ -90,7 +121,7 @@ class Registry:
                 "creation_timestamp": now(), "start_timestamp": None, "is_started": False,
                 "is_challenger_ready": challenger is not None, "matchmade": challenger is not None,
                 "state": GAMES[game].create(target, random.getrandbits(32)), "seq": 0,
-                "phase": "live",
+                "phase": "live", "owner": self.owner,
             }
             await self.store.matches.insert(doc)
         except BaseException:
@@ -104,45 +135,90 @@ class Registry:
         actor.start()
         return actor
 
-    async def restore(self) -> None:
-        """Re-create every ongoing match; finish endings a crash interrupted.
-
-        A match's state is the newest of its checkpoint and its journal records.
-        """
-        await self.store.journal.open()
-        journaled = await self.store.journal.latest()
-        for checkpoint in await self.store.matches.all_ongoing():
-            newer = journaled.get(int(checkpoint["id"]))
-            doc = newer if newer is not None and newer["seq"] > checkpoint["seq"] else checkpoint
-            phase = doc.get("phase", "live")
-            if phase == "ending":
-                log.warning("match %s: completing an interrupted ending", doc["id"])
-                await finish_ending(self.store, doc)
-            elif phase == "cancelling":
-                await finish_cancelling(self.store, doc)
-            else:
-                ids = [doc["host_id"], doc["challenger_id"], *doc["spectator_ids"]]
-                users = await self.store.users.by_ids([i for i in ids if i])
-                actor = MatchActor(doc, users, self)
-                self.actors[int(doc["id"])] = actor
-                actor.start(restored=True)
-        # A crash between claiming a user and storing the match (or the join) leaves
-        # a claim on a match the user is not in: release those; keep the rest.
-        users = self.store.users
-        for user in await users.in_matches():
-            if self.holds(user["ongoing_match"], user["_id"]):
-                await users.restore_claim(user["_id"], user["ongoing_match"])
-            else:
-                await users.release(user["_id"], user["ongoing_match"])
-        for claim in await users.all_claims():
-            if not self.holds(claim["match"], claim["_id"]):
-                await users.drop_claim(claim["_id"], claim["match"])
+    async def restore(self, others: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        """Re-create every match this node holds, and take over those of nodes
+        that are gone (all but ``others``, the live nodes besides this one);
+        finish endings a crash interrupted; release what crashes left half
+        claimed.  A match's state is the newest of its document and its
+        owner's journal."""
+        await self.store.journal.open(self.owner)
+        docs = await self.store.matches.all_ongoing()
+        for owner in sorted({doc.get("owner") or "" for doc in docs} - set(others)):
+            await self.take_over(owner, [doc for doc in docs if (doc.get("owner") or "") == owner])
+        await self.reconcile_claims({int(doc["id"]) for doc in docs}, lonely=not others)
         await self.checkpoint()
         self.checkpointer = asyncio.get_running_loop().create_task(self.checkpoint_forever())
 
-    def holds(self, match_id: int, user_id: str) -> bool:
-        actor = self.actors.get(match_id)
-        return actor is not None and user_id in actor.participants()
+    async def take_over(self, owner: str, docs: list[dict[str, Any]] | None = None) -> int:
+        """Hold and run the matches ``owner`` held (this node's own after a
+        restart, or a node that is gone); how many were taken.
+
+        Each is moved by one conditional write of its newest state under this
+        node's name, so of two nodes taking over the same node's matches,
+        each match goes to one; once none is left to ``owner``, its journal
+        is dropped (every state in it that mattered is in a match document
+        by then)."""
+        if docs is None:
+            docs = await self.store.matches.owned_by(owner or None)
+        journaled = await self.store.journal.latest(owner)
+        taken = 0
+        for checkpoint in docs:
+            newer = journaled.get(int(checkpoint["id"]))
+            doc = newer if newer is not None and newer["seq"] > checkpoint["seq"] else checkpoint
+            doc = {**doc, "owner": self.owner}
+            if not await self.store.matches.take(doc, checkpoint):
+                continue  # another node took it first
+            taken += 1
+            await self.revive(doc)
+        if owner != self.owner and not await self.store.matches.owned_by(owner or None):
+            await self.store.journal.drop_through(2**62, owner)
+        if taken and owner != self.owner:
+            log.warning("took over %d matches of node %s", taken, owner or "(before nodes)")
+        return taken
+
+    async def revive(self, doc: dict[str, Any]) -> None:
+        """Run a restored or taken-over match (or finish its ending)."""
+        phase = doc.get("phase", "live")
+        if phase == "ending":
+            log.warning("match %s: completing an interrupted ending", doc["id"])
+            await finish_ending(self.store, doc)
+        elif phase == "cancelling":
+            await finish_cancelling(self.store, doc)
+        else:
+            ids = [doc["host_id"], doc["challenger_id"], *doc["spectator_ids"]]
+            users = await self.store.users.by_ids([i for i in ids if i])
+            actor = MatchActor(doc, users, self)
+            self.actors[int(doc["id"])] = actor
+            actor.start(restored=True)
+            if self.checkpointer is not None:  # a takeover while running: its state here now
+                await self.store.journal.append(doc)
+
+    async def reconcile_claims(self, stored: set[int], *, lonely: bool) -> None:
+        """A crash between claiming a user and storing the match (or the join)
+        leaves a claim on a match the user is not in: release those, keep the
+        rest.  A claim on a match that is not stored is left alone while it
+        may be another node's create in progress (unless no other node runs)."""
+        users = self.store.users
+        claims = {claim["_id"]: claim for claim in await users.all_claims()}
+        old = time.time() - CLAIM_GRACE
+
+        def abandoned(user_id: str, match_id: int) -> bool:
+            if match_id in self.actors:
+                return user_id not in self.actors[match_id].participants()
+            if match_id in stored:
+                return False  # another node's match: that node's business
+            claim = claims.get(user_id)
+            return lonely or claim is None or claim.get("at", 0) < old
+
+        for user in await users.in_matches():
+            if not abandoned(user["_id"], user["ongoing_match"]):
+                if user["ongoing_match"] in self.actors:
+                    await users.restore_claim(user["_id"], user["ongoing_match"])
+            else:
+                await users.release(user["_id"], user["ongoing_match"])
+        for claim in claims.values():
+            if abandoned(claim["_id"], claim["match"]):
+                await users.drop_claim(claim["_id"], claim["match"])
 
     async def checkpoint(self) -> None:
         """Re-append every live match's state to a new journal segment, then drop
@@ -173,9 +249,10 @@ class Registry:
                 log.exception("checkpoint failed")
 
     async def shutdown(self) -> None:
-        if self.checkpointer is not None:
-            self.checkpointer.cancel()
-            await asyncio.gather(self.checkpointer, return_exceptions=True)
+        for task in (self.watcher, self.checkpointer):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         actors = list(self.actors.values())
         tasks = [task for actor in actors if (task := actor.stop()) is not None]
         await asyncio.gather(*tasks, return_exceptions=True)

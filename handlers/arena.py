@@ -15,7 +15,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from actors.matchmaker import Matchmaker
-from actors.node import Node, default_name
+from actors.node import LEASE, Node, default_name, node_id
 from actors.registry import Registry
 from config import Config
 from handlers.app import ArenaApplication, make_app, make_server
@@ -67,15 +67,17 @@ class Arena:
         store = Store(uri, config.database, indexed_lookups=indexed_lookups,
                       journal_interval=config.journal_interval)
         hasher = PasswordHasher(rounds=config.bcrypt_rounds)
-        registry = Registry(store, config)
+        node = Node(store, config.node_name or default_name(config.port), node_id(config.data_dir))
+        registry = Registry(store, config, owner=node.id)
         matchmaker = Matchmaker(registry)
-        node = Node(store, config.node_name or default_name(config.port))
         try:
             await store.ensure_indexes()
             await store.migrate()
-            await registry.restore()
+            await node.start()  # first: a node starting after this one sees it alive
+            others = {n["_id"] for n in await store.nodes.live(LEASE)} - {node.id}
+            await registry.restore(others)
+            registry.watch_nodes()
             await matchmaker.start()
-            await node.start()
         except BaseException:
             await node.stop()
             await matchmaker.stop()
@@ -102,8 +104,9 @@ class Arena:
             log.warning("%d requests still running after %.0f s; closing anyway",
                         self.context.in_flight, timeout)
         await bounded(self.matchmaker.stop(), "stopping the matchmaker", timeout)
-        await bounded(self.node.stop(), "leaving the cluster", timeout)
         await bounded(self.registry.shutdown(), "closing the matches", timeout)
+        # after the actors stopped: the other nodes take the matches over from here
+        await bounded(self.node.stop(), "leaving the cluster", timeout)
         await bounded(self.server.close_all_connections(), "closing connections", timeout)
         self.hasher.close()
         await bounded(self.store.close(), "closing the database client", timeout)

@@ -82,22 +82,38 @@ def fold(newest: dict[int, dict[str, Any]], records: list[Any]) -> None:
             newest[record["m"]] = record["doc"]
 
 
+def prefix_of(owner: str) -> str:
+    """The segments' name prefix of the journal ``owner`` writes (``""``: the
+    one journal of an Arena from before nodes)."""
+    return f"{PREFIX}{owner}_" if owner else PREFIX
+
+
 class Journal:
+    """The journal this node writes; ``owner`` (the node's id, set by ``open``)
+    is in its segments' names, so the nodes sharing a database never write to,
+    rotate or drop each other's."""
+
     def __init__(self, db: AsyncDatabase, *, interval: float = INTERVAL) -> None:
         self.db = db
         self.interval = interval
+        self.owner = ""
+        self.prefix = PREFIX
         self.segment = 0
         self.queue: list[tuple[bytes, asyncio.Future[None]]] = []
         self.wakeup = asyncio.Event()
         self.writer: asyncio.Task[None] | None = None
         self.in_flight: asyncio.Future[None] | None = None
 
-    async def segments(self) -> list[int]:
+    async def segments(self, owner: str | None = None) -> list[int]:
+        """The numbers of the segments of ``owner``'s journal (this one's by default)."""
+        prefix = self.prefix if owner is None else prefix_of(owner)
         names = await self.db.list_collection_names()
-        return sorted(int(name[len(PREFIX):]) for name in names
-                      if name.startswith(PREFIX) and name[len(PREFIX):].isdigit())
+        return sorted(int(name[len(prefix):]) for name in names
+                      if name.startswith(prefix) and name[len(prefix):].isdigit())
 
-    async def open(self) -> None:
+    async def open(self, owner: str = "") -> None:
+        """Write as ``owner`` from now on, after its segments so far."""
+        self.owner, self.prefix = owner, prefix_of(owner)
         existing = await self.segments()
         self.segment = (existing[-1] + 1) if existing else 1
 
@@ -132,7 +148,7 @@ class Journal:
             done: asyncio.Future[None] = loop.create_future()
             self.in_flight = done
             try:
-                await self.db[PREFIX + str(self.segment)].insert_one(
+                await self.db[self.prefix + str(self.segment)].insert_one(
                     pack([record for record, _ in batch]))
             except Exception as exc:  # every append in the batch fails with it
                 for _, future in batch:
@@ -167,13 +183,17 @@ class Journal:
             await self.in_flight
         return previous
 
-    async def drop_through(self, segment: int) -> None:
-        for number in await self.segments():
+    async def drop_through(self, segment: int, owner: str | None = None) -> None:
+        """Drop the segments of ``owner``'s journal (this one's by default) up
+        to ``segment`` (all of them by default)."""
+        prefix = self.prefix if owner is None else prefix_of(owner)
+        for number in await self.segments(owner):
             if number <= segment:
-                await self.db.drop_collection(PREFIX + str(number))
+                await self.db.drop_collection(prefix + str(number))
 
-    async def latest(self) -> dict[int, dict[str, Any]]:
-        """The newest journaled state of every match, by match id.
+    async def latest(self, owner: str | None = None) -> dict[int, dict[str, Any]]:
+        """The newest state of every match in ``owner``'s journal (this one's
+        by default), by match id.
 
         The highest ``seq`` wins; between equal ones, the later record.  Equal
         ``seq``s differ when an append failed but was stored all the same (a
@@ -182,9 +202,10 @@ class Journal:
         segments are read in order, and a segment's batches by ``_id`` (the
         ObjectIds one process made for them, in the order it made them).
         """
+        prefix = self.prefix if owner is None else prefix_of(owner)
         newest: dict[int, dict[str, Any]] = {}
-        for number in await self.segments():
-            async for batch in self.db[PREFIX + str(number)].find({}).sort("_id", 1):
+        for number in await self.segments(owner):
+            async for batch in self.db[prefix + str(number)].find({}).sort("_id", 1):
                 fold(newest, unpack(batch, self.db.codec_options))
         return newest
 

@@ -14,6 +14,7 @@ journal (``store.journal``); at start-up the newest of the two is used.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -87,9 +88,28 @@ class MatchRepository:
     async def insert(self, match: Match) -> None:
         await self.ongoing.insert_one(match)
 
-    async def save(self, match: Match) -> None:
-        """Replace the stored document with ``match`` (an ending or cancelling decision)."""
-        await self.ongoing.replace_one({"_id": match["_id"]}, match)
+    async def save(self, match: Match) -> bool:
+        """Replace the stored document with ``match`` (an ending or cancelling
+        decision) if ``match``'s owner still holds it; whether it did."""
+        result = await self.ongoing.replace_one(
+            {"_id": match["_id"], "owner": match.get("owner")}, match)
+        return result.matched_count == 1
+
+    async def take(self, match: Match, held: Match) -> bool:
+        """Store ``match`` (the newest state known, under its new owner, with a
+        new ``tenure``) in place of ``held``, the document as it was read;
+        False if it changed hands since (another node took it first, or its
+        owner restarted and took it back).  The ``tenure`` is what tells two
+        holdings by one owner apart."""
+        match["tenure"] = uuid.uuid4().hex
+        result = await self.ongoing.replace_one(
+            {"_id": match["_id"], "owner": held.get("owner"), "tenure": held.get("tenure")},
+            match)
+        return result.matched_count == 1
+
+    async def owned_by(self, owner: str | None) -> list[Match]:
+        """The ongoing matches ``owner`` holds (``None``: those from before nodes)."""
+        return await self.ongoing.find({"owner": owner}).to_list()
 
     async def remove(self, match_id: int) -> None:
         await self.ongoing.delete_one({"_id": match_key(match_id)})

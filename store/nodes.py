@@ -36,8 +36,18 @@ class NodeRepository:
         nodes = await self.collection.find({}).to_list()
         return sorted((n for n in nodes if n["seen"] >= since), key=lambda n: n["name"])
 
+    async def gone(self, lease: float) -> list[dict[str, Any]]:
+        """The nodes not heard from within the last ``lease`` seconds (or stopped)."""
+        since = time.time() - lease
+        return [n for n in await self.collection.find({}).to_list() if n["seen"] < since]
+
+    async def retire(self, node_id: str) -> None:
+        """The node stops: gone at once, not after its lease (its document stays
+        until another node has taken its matches over, ``leave``)."""
+        await self.collection.update_one({"_id": node_id}, {"$set": {"seen": 0.0}})
+
     async def leave(self, node_id: str) -> None:
-        """The node stops: gone at once, not after its lease."""
+        """Forget a node that is gone and holds nothing any more."""
         await self.collection.delete_one({"_id": node_id})
 
     async def forget_before(self, moment: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -203,7 +204,8 @@ class UserRepository:
         """Put the user in the match if they are in none; False if they are in one."""
         async with self.locks.hold(("users", user_id)):
             try:
-                await self.claims.insert_one({"_id": user_id, "match": match_id})
+                await self.claims.insert_one({"_id": user_id, "match": match_id,
+                                              "at": time.time()})
             except DuplicateKeyError:
                 return False
             await self.collection.update_one(
