@@ -24,8 +24,10 @@ import pytest
 from actors.node import HEARTBEAT, LEASE
 from tests.client import PASSWORD
 from tests.process import ROOT, ServerProcess
+from tests.ws import Peer
 
 SECRET = "shared-secret-for-the-test"
+GRACE = 30.0  # the default grace period
 
 
 @pytest.fixture
@@ -138,6 +140,92 @@ def test_nodes_see_each_other_come_and_go(
         started = time.monotonic()
         assert wait_for(lambda: nodes_seen(nodes[0]) == 1, LEASE + 3)
         assert time.monotonic() - started > LEASE - 2 * HEARTBEAT
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+async def seated(node: ServerProcess, match_id: int, token: str) -> Peer:
+    peer = await Peer.connect(node.url, match_id, token)
+    await peer.next("snapshot")
+    return peer
+
+
+@pytest.mark.gen_test(timeout=120)
+@pytest.mark.parametrize("how", ["kill", "stop"])
+async def test_the_matches_of_a_node_that_goes_are_taken_over_and_finished(
+        database: tuple[subprocess.Popen[str], str], tmp_path: Path, how: str) -> None:
+    _, uri = database
+    nodes = [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
+                           env={"MONGODB_URI": uri}).start() for n in range(2)]
+    try:
+        tokens = {}
+        for role in ("host", "challenger"):
+            name = f"{how}_{role}"
+            assert nodes[0].request("POST", "/api/users/sign_up/",
+                                    {"username": name, "password": PASSWORD})[0] == 201
+            tokens[role] = nodes[0].request("POST", "/api/token/",
+                                            {"username": name, "password": PASSWORD})[1]["token"]
+        status, match = nodes[0].request("POST", "/api/ongoing_matches/",
+                                         {"game": "rps", "target_score": 2},
+                                         token=tokens["host"])
+        assert status == 201
+        host = await seated(nodes[0], match["id"], tokens["host"])
+        challenger = await seated(nodes[0], match["id"], tokens["challenger"])
+        assert (await challenger.command("join", role="challenger"))["type"] == "ack"
+        assert (await challenger.command("ready"))["type"] == "ack"
+        assert (await host.command("start"))["type"] == "ack"
+        assert (await host.command("move", move={"throw": "rock"}))["type"] == "ack"
+        seen = await challenger.command("move", move={"throw": "scissors"})  # host 1, chall. 0
+        assert seen["type"] == "ack"
+        assert nodes[1].request("GET", f"/api/ongoing_matches/{match['id']}/")[0] == 404
+        gone = time.monotonic()
+        nodes[0].stop(signal.SIGKILL if how == "kill" else signal.SIGTERM)
+        assert wait_for(lambda: nodes[1].request(
+            "GET", f"/api/ongoing_matches/{match['id']}/")[0] == 200, LEASE + 5)
+        assert time.monotonic() - gone < GRACE  # within the players' grace period
+        status, detail = nodes[1].request("GET", f"/api/ongoing_matches/{match['id']}/")
+        assert detail["score"] == {"host": 1, "challenger": 0}  # nothing seen was lost
+        host = await Peer.connect(nodes[1].url, match["id"], tokens["host"])
+        snapshot = await host.next("snapshot")
+        assert snapshot["seq"] >= seen["seq"]
+        challenger = await seated(nodes[1], match["id"], tokens["challenger"])
+        assert (await host.command("move", move={"throw": "paper"}))["type"] == "ack"
+        assert (await challenger.command("move", move={"throw": "rock"}))["type"] == "ack"
+        ended = await host.next("event", "ended")
+        assert ended["result"]["winner_elo_after_match"] == 1050
+        for role, elo in (("host", 1050), ("challenger", 950)):
+            user = nodes[1].request("GET", f"/api/users/{how}_{role}/")[1]
+            assert (user["elo"], user["ongoing_match"]) == (elo, None)
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+def test_two_survivors_take_each_match_of_a_dead_node_once(
+        database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
+    _, uri = database
+    nodes = [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
+                           env={"MONGODB_URI": uri}).start() for n in range(3)]
+    try:
+        matches = []
+        for n in range(8):
+            name = f"many_{n}"
+            assert nodes[0].request("POST", "/api/users/sign_up/",
+                                    {"username": name, "password": PASSWORD})[0] == 201
+            token = nodes[0].request("POST", "/api/token/",
+                                     {"username": name, "password": PASSWORD})[1]["token"]
+            matches.append(nodes[0].request("POST", "/api/ongoing_matches/", {},
+                                            token=token)[1]["id"])
+        nodes[0].stop(signal.SIGKILL)
+
+        def holders(match_id: int) -> list[int]:
+            return [n for n in (1, 2) if nodes[n].request(
+                "GET", f"/api/ongoing_matches/{match_id}/")[0] == 200]
+
+        assert wait_for(lambda: all(holders(m) for m in matches), LEASE + 5)
+        time.sleep(2 * HEARTBEAT)  # and it stays so
+        assert all(len(holders(m)) == 1 for m in matches)
     finally:
         for node in nodes:
             node.stop()
