@@ -32,6 +32,10 @@ class Config:
     node_name: str = field(default="", metadata={
         "help": "this server's name among the servers sharing the database, in logs and "
                 "metrics (default: host name and port)"})
+    node_url: str = field(default="", metadata={
+        "help": "where the other servers reach this one, to pass it the sockets and requests "
+                "of the matches it holds (default: http://ADDRESS:PORT, or the host name "
+                "when listening on 0.0.0.0)"})
     embedded_sync: str = field(default="normal", metadata={
         "help": "the embedded FerretDB's SQLite sync: normal (survives a crash of the "
                 "server or database, not a power loss, like MongoDB's default write concern) "

@@ -46,10 +46,12 @@ async def serve(config: Config, uri: str, *, indexed_lookups: bool | None = None
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
     port = sockets[0].getsockname()[1]
-    if not config.node_name:
-        from actors.node import default_name
+    from actors.node import default_name, default_url
 
-        arena.node.name = default_name(port)  # the port chosen, once bound
+    # the port chosen, once bound: how this node is named and reached
+    arena.node.name = config.node_name or default_name(port)
+    arena.node.url = config.node_url or default_url(config.address, port)
+    await arena.node.beat()
     print(f"Arena listening on http://{config.address}:{port}/", flush=True)
 
     stop = asyncio.Event()

@@ -32,6 +32,13 @@ def default_name(port: int) -> str:
     return f"{socket.gethostname()}:{port}"
 
 
+def default_url(address: str, port: int) -> str:
+    """Where the other nodes reach a node listening on ``address``: itself, or
+    (listening on every interface) its host name."""
+    host = socket.gethostname() if address in ("", "0.0.0.0", "::") else address
+    return f"http://{host}:{port}"
+
+
 def node_id(data_dir: Path) -> str:
     """This node's id: made once and kept in the data directory (which one
     process holds at a time), so a node that restarts holds its matches again
@@ -49,6 +56,8 @@ class Node:
         self.store = store
         self.id = node_id
         self.name = name
+        #: Where the other nodes reach this one (set once the port is bound).
+        self.url = ""
         self.started = time.time()
         self.live_nodes = 0
         self.task: asyncio.Task[None] | None = None
@@ -60,7 +69,7 @@ class Node:
         self.task = asyncio.get_running_loop().create_task(self.run(), name="heartbeat")
 
     async def beat(self) -> None:
-        await self.store.nodes.beat(self.id, self.name, self.started)
+        await self.store.nodes.beat(self.id, self.name, self.url, self.started)
         self.live_nodes = len(await self.store.nodes.live(LEASE))
 
     async def run(self) -> None:

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 @dataclass
 class SocketCounts:
     """What the match sockets count for ``/metrics``; only ``handlers.socket``
-    changes it (the actors count what they send: ``actors.metrics``)."""
+    and ``handlers.relay`` change it (the actors count what they send:
+    ``actors.metrics``)."""
 
     #: sockets between ``open`` and ``on_close``
     open: int = 0
@@ -29,6 +30,11 @@ class SocketCounts:
     frames_in: int = 0
     #: sockets closed for reading too slowly (1008)
     slow_closes: int = 0
+    #: sockets open now whose match another node holds (relayed to it)
+    relays: int = 0
+    #: sockets relayed, and REST requests forwarded, to the node holding their match
+    relayed: int = 0
+    forwarded: int = 0
 
     def lines(self) -> list[str]:
         return [
@@ -36,6 +42,11 @@ class SocketCounts:
             "# TYPE arena_frames_in_total counter", f"arena_frames_in_total {self.frames_in}",
             "# TYPE arena_slow_reader_closes_total counter",
             f"arena_slow_reader_closes_total {self.slow_closes}",
+            "# TYPE arena_relayed_sockets gauge", f"arena_relayed_sockets {self.relays}",
+            "# TYPE arena_relayed_sockets_total counter",
+            f"arena_relayed_sockets_total {self.relayed}",
+            "# TYPE arena_forwarded_requests_total counter",
+            f"arena_forwarded_requests_total {self.forwarded}",
         ]
 
 

@@ -65,6 +65,13 @@ def throttled(retry_after: int) -> APIError:
     return error
 
 
+def unavailable(message: str) -> APIError:
+    """A part of the service this request needs does not answer; try again."""
+    error = APIError(503, "unavailable", message)
+    error.headers["Retry-After"] = "1"
+    return error
+
+
 def conflict(code: str, message: str) -> APIError:
     return APIError(409, code, message)
 

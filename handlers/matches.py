@@ -18,6 +18,7 @@ from actors.views import completed_view
 from handlers import errors
 from handlers.base import BaseHandler
 from handlers.openapi import BOOLEAN, INTEGER, PAGING, STRING, operation, optional
+from handlers.relay import HEADER, forward, gather, owner_url, relayed
 from handlers.request import SAFE_INTEGER
 from store.matches import COMPLETED_ORDERINGS
 
@@ -39,11 +40,17 @@ class MatchHandler(BaseHandler):
         assert self.ctx.registry is not None
         return self.ctx.registry
 
-    def actor(self, match_id: str) -> MatchActor:
+    async def actor(self, match_id: str) -> MatchActor | None:
+        """The live match's actor, here; ``None`` when another node holds the
+        match and the request was passed to it (and answered: ``handlers.relay``)."""
         actor = self.registry.get(int(match_id)) if match_id.isdigit() else None
-        if actor is None or not actor.live:
+        if actor is not None and actor.live:
+            return actor
+        url = await owner_url(self.ctx, self, int(match_id)) if match_id.isdigit() else None
+        if url is None:
             raise errors.not_found()
-        return actor
+        await forward(self.ctx, self, url)
+        return None
 
 
 #: The body fields that choose a game and its target score.
@@ -111,6 +118,11 @@ class OngoingMatchesHandler(MatchHandler):
             ):
                 continue
             matches.append(view)
+        if relayed(self.ctx.secret, self.request.headers.get(HEADER)):
+            self.send(matches)  # this node's part of another node's answer: all of it
+            return
+        matches += await gather(self.ctx, self)
+        matches.sort(key=lambda m: m["id"])
         if ordering:
             matches.sort(key=lambda m: m["host"]["elo"], reverse=ordering.startswith("-"))
         self.send_page(matches[offset:offset + limit], len(matches))
@@ -124,11 +136,14 @@ class OngoingMatchHandler(MatchHandler):
     }
 
     async def get(self, match_id: str) -> None:
-        self.send(self.actor(match_id).representation())
+        if (actor := await self.actor(match_id)) is not None:
+            self.send(actor.representation())
 
     async def delete(self, match_id: str) -> None:
         user = self.require_user()
-        actor = self.actor(match_id)
+        actor = await self.actor(match_id)
+        if actor is None:
+            return
         reply: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         actor.post(Cancel(user["_id"], reply))
         try:
@@ -150,7 +165,8 @@ class OngoingMatchRoleHandler(MatchHandler):
     async def get(self, match_id: str, role: str) -> None:
         if role not in ROLES:
             raise errors.not_found()
-        self.send(self.actor(match_id).representation()[role])
+        if (actor := await self.actor(match_id)) is not None:
+            self.send(actor.representation()[role])
 
 
 class UserOngoingMatchHandler(MatchHandler):
@@ -161,7 +177,8 @@ class UserOngoingMatchHandler(MatchHandler):
         user = await self.ctx.store.users.by_username(username)
         if user is None or user.get("ongoing_match") is None:
             raise errors.not_found()
-        self.send(self.actor(str(user["ongoing_match"])).representation())
+        if (actor := await self.actor(str(user["ongoing_match"]))) is not None:
+            self.send(actor.representation())
 
 
 class CompletedMatchesHandler(MatchHandler):

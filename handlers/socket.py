@@ -25,6 +25,7 @@ from actors.registry import Registry
 from handlers.base import identify, user_for_token
 from handlers.context import AppContext
 from handlers.frames import FrameProtocol
+from handlers.relay import HEADER, Relay, owner_url, relayed
 from handlers.rfc6455 import text_frame
 
 AUTH_TIMEOUT = 10.0
@@ -43,6 +44,9 @@ class MatchSocket(WebSocketHandler):
         self.refilled = time.monotonic()
         self.violations = 0
         self.auth_timer: object | None = None
+        #: where the node holding the match listens, when it is not this one
+        self.owner_url: str | None = None
+        self.relay: Relay | None = None
 
     @property
     def registry(self) -> Registry:
@@ -52,9 +56,15 @@ class MatchSocket(WebSocketHandler):
     # -- handshake ---------------------------------------------------------------
 
     async def prepare(self) -> None:
+        match_id = self.path_kwargs.get("match_id", "")
+        if match_id.isdigit() and self.registry.get(int(match_id)) is None:
+            self.owner_url = await owner_url(self.ctx, self, int(match_id))
+            if self.owner_url is not None:
+                return  # the owner authenticates; this node only copies frames
         identity = await identify(self, self.ctx)
         self.bad_credentials = identity.bad_token
-        if identity.session is not None and not self.origin_allowed():
+        if (identity.session is not None and not self.origin_allowed()
+                and not relayed(self.ctx.secret, self.request.headers.get(HEADER))):
             self.set_status(403)
             self.finish({"detail": "Cross-origin socket refused."})
             return
@@ -93,6 +103,12 @@ class MatchSocket(WebSocketHandler):
             stream = self.ws_connection.stream  # type: ignore[union-attr]
             stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF,
                                      self.ctx.config.socket_send_buffer)
+        if self.owner_url is not None:
+            self.relay = Relay(self, self.owner_url)
+            self.ctx.sockets.relays += 1
+            self.ctx.sockets.relayed += 1
+            IOLoop.current().add_callback(self.relay.run, match_id)
+            return
         actor = self.registry.get(int(match_id)) if match_id.isdigit() else None
         if actor is None or not actor.live:
             self.close(4404, "No such match")
@@ -121,6 +137,9 @@ class MatchSocket(WebSocketHandler):
             self.ctx.sockets.open -= 1
         if self.auth_timer is not None:
             IOLoop.current().remove_timeout(self.auth_timer)  # type: ignore[arg-type]
+        if self.relay is not None:
+            self.relay.close()
+            self.ctx.sockets.relays -= 1
         if self.actor is not None and self.user_id is not None:
             self.actor.post(Detach(self))
 
@@ -129,6 +148,9 @@ class MatchSocket(WebSocketHandler):
     def on_message(self, message: str | bytes) -> Any:
         self.ctx.sockets.frames_in += 1
         if not self.within_rate():
+            return
+        if self.relay is not None:  # the owner parses, answers and rate-limits it too
+            self.relay.forward(message)
             return
         try:
             frame = orjson.loads(message)

@@ -107,6 +107,11 @@ class MatchRepository:
             match)
         return result.matched_count == 1
 
+    async def owner_of(self, match_id: int) -> str | None:
+        """The node holding the ongoing match (``None``: no such match, or none)."""
+        match = await self.ongoing.find_one({"_id": match_key(match_id)}, {"owner": 1})
+        return match.get("owner") if match else None
+
     async def owned_by(self, owner: str | None) -> list[Match]:
         """The ongoing matches ``owner`` holds (``None``: those from before nodes)."""
         return await self.ongoing.find({"owner": owner}).to_list()

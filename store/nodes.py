@@ -24,11 +24,19 @@ class NodeRepository:
     def indexes(self) -> list[Index]:
         return []  # keyed by _id; read whole (a few documents)
 
-    async def beat(self, node_id: str, name: str, started: float) -> None:
-        """Say that the node is alive, now."""
+    async def beat(self, node_id: str, name: str, url: str, started: float) -> None:
+        """Say that the node is alive, now, and where the others reach it."""
         await self.collection.update_one(
-            {"_id": node_id}, {"$set": {"name": name, "started": started, "seen": time.time()}},
+            {"_id": node_id},
+            {"$set": {"name": name, "url": url, "started": started, "seen": time.time()}},
             upsert=True)
+
+    async def url_of(self, node_id: str, lease: float) -> str | None:
+        """Where to reach the node, if it is alive and has said."""
+        node = await self.collection.find_one({"_id": node_id})
+        if node is None or node["seen"] < time.time() - lease:
+            return None
+        return node.get("url") or None
 
     async def live(self, lease: float) -> list[dict[str, Any]]:
         """The nodes heard from within the last ``lease`` seconds, by name."""

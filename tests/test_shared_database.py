@@ -145,6 +145,13 @@ def test_nodes_see_each_other_come_and_go(
             node.stop()
 
 
+def held_by(node: ServerProcess) -> int:
+    """How many live matches ``node`` runs the actors of."""
+    found = re.search(r"^arena_live_matches (\d+)", node.request_text("/metrics"), re.M)
+    assert found
+    return int(found.group(1))
+
+
 async def seated(node: ServerProcess, match_id: int, token: str) -> Peer:
     peer = await Peer.connect(node.url, match_id, token)
     await peer.next("snapshot")
@@ -178,11 +185,10 @@ async def test_the_matches_of_a_node_that_goes_are_taken_over_and_finished(
         assert (await host.command("move", move={"throw": "rock"}))["type"] == "ack"
         seen = await challenger.command("move", move={"throw": "scissors"})  # host 1, chall. 0
         assert seen["type"] == "ack"
-        assert nodes[1].request("GET", f"/api/ongoing_matches/{match['id']}/")[0] == 404
+        assert held_by(nodes[0]) == 1 and held_by(nodes[1]) == 0
         gone = time.monotonic()
         nodes[0].stop(signal.SIGKILL if how == "kill" else signal.SIGTERM)
-        assert wait_for(lambda: nodes[1].request(
-            "GET", f"/api/ongoing_matches/{match['id']}/")[0] == 200, LEASE + 5)
+        assert wait_for(lambda: held_by(nodes[1]) == 1, LEASE + 5)
         assert time.monotonic() - gone < GRACE  # within the players' grace period
         status, detail = nodes[1].request("GET", f"/api/ongoing_matches/{match['id']}/")
         assert detail["score"] == {"host": 1, "challenger": 0}  # nothing seen was lost
@@ -219,13 +225,116 @@ def test_two_survivors_take_each_match_of_a_dead_node_once(
                                             token=token)[1]["id"])
         nodes[0].stop(signal.SIGKILL)
 
-        def holders(match_id: int) -> list[int]:
-            return [n for n in (1, 2) if nodes[n].request(
-                "GET", f"/api/ongoing_matches/{match_id}/")[0] == 200]
+        assert wait_for(lambda: held_by(nodes[1]) + held_by(nodes[2]) == len(matches),
+                        LEASE + 5)
+        time.sleep(2 * HEARTBEAT)  # and it stays so: each match on one survivor only
+        assert held_by(nodes[1]) + held_by(nodes[2]) == len(matches)
+        for match_id in matches:  # and any node answers for it
+            assert all(nodes[n].request("GET", f"/api/ongoing_matches/{match_id}/")[0] == 200
+                       for n in (1, 2))
+    finally:
+        for node in nodes:
+            node.stop()
 
-        assert wait_for(lambda: all(holders(m) for m in matches), LEASE + 5)
-        time.sleep(2 * HEARTBEAT)  # and it stays so
-        assert all(len(holders(m)) == 1 for m in matches)
+
+@pytest.mark.gen_test(timeout=120)
+async def test_a_match_is_played_through_three_nodes_with_every_socket_in_step(
+        database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
+    _, uri = database
+    nodes = [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
+                           env={"MONGODB_URI": uri}).start() for n in range(3)]
+    try:
+        tokens = {}
+        for n, role in enumerate(("host", "challenger", "spectator")):
+            name = f"trio_{role}"
+            assert nodes[n].request("POST", "/api/users/sign_up/",
+                                    {"username": name, "password": PASSWORD})[0] == 201
+            tokens[role] = nodes[n].request("POST", "/api/token/",
+                                            {"username": name, "password": PASSWORD})[1]["token"]
+        status, match = nodes[0].request("POST", "/api/ongoing_matches/",
+                                         {"game": "rps", "target_score": 2},
+                                         token=tokens["host"])
+        assert status == 201
+        # created through node 0; the host attaches through node 1, the others through node 2
+        peers = {"host": await seated(nodes[1], match["id"], tokens["host"]),
+                 "challenger": await seated(nodes[2], match["id"], tokens["challenger"]),
+                 "spectator": await seated(nodes[2], match["id"], tokens["spectator"])}
+        assert (await peers["challenger"].command("join", role="challenger"))["type"] == "ack"
+        assert (await peers["spectator"].command("join", role="spectator"))["type"] == "ack"
+        assert (await peers["challenger"].command("ready"))["type"] == "ack"
+        assert (await peers["host"].command("start"))["type"] == "ack"
+        for host_throw, challenger_throw in (("rock", "scissors"), ("paper", "rock")):
+            assert (await peers["host"].command(
+                "move", move={"throw": host_throw}))["type"] == "ack"
+            assert (await peers["challenger"].command(
+                "move", move={"throw": challenger_throw}))["type"] == "ack"
+        for peer in peers.values():
+            ended = await peer.next("event", "ended")
+            assert ended["result"]["winner"] == "trio_host"
+            assert await peer.closed() == 4410
+        events = [[(e["seq"], e["kind"]) for e in peer.events()] for peer in peers.values()]
+        last = events[0][-1]
+        for seen in events:  # the same events, in order, through every node
+            assert seen == [e for e in events[0] if e[0] >= seen[0][0]] and seen[-1] == last
+        # a REST read through any node shows the owner's state; elo applied once
+        for node in nodes:
+            user = node.request("GET", "/api/users/trio_host/")[1]
+            assert (user["elo"], user["ongoing_match"]) == (1050, None)
+        relayed = [re.search(r"^arena_relayed_sockets_total (\d+)",
+                             node.request_text("/metrics"), re.M) for node in nodes]
+        assert [int(m.group(1)) for m in relayed if m] == [0, 1, 2]
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+def test_rest_reads_and_deletes_of_a_match_reach_its_node(
+        database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
+    _, uri = database
+    nodes = [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
+                           env={"MONGODB_URI": uri}).start() for n in range(2)]
+    try:
+        assert nodes[0].request("POST", "/api/users/sign_up/",
+                                {"username": "rest_host", "password": PASSWORD})[0] == 201
+        token = nodes[0].request("POST", "/api/token/",
+                                 {"username": "rest_host", "password": PASSWORD})[1]["token"]
+        match = nodes[0].request("POST", "/api/ongoing_matches/", {}, token=token)[1]
+        here = nodes[0].request("GET", f"/api/ongoing_matches/{match['id']}/")
+        there = nodes[1].request("GET", f"/api/ongoing_matches/{match['id']}/")
+        assert here == there and there[0] == 200
+        assert nodes[1].request("GET", f"/api/ongoing_matches/{match['id']}/host/")[1][
+            "username"] == "rest_host"
+        assert nodes[1].request("GET", "/api/users/rest_host/ongoing_match/")[1]["id"] == \
+            match["id"]
+        assert nodes[1].request("DELETE", f"/api/ongoing_matches/{match['id']}/",
+                                token=token)[0] == 204
+        assert nodes[0].request("GET", f"/api/ongoing_matches/{match['id']}/")[0] == 404
+        assert nodes[1].request("GET", f"/api/ongoing_matches/{match['id']}/")[0] == 404
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+def test_the_list_of_ongoing_matches_is_the_whole_clusters(
+        database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
+    _, uri = database
+    nodes = [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
+                           env={"MONGODB_URI": uri}).start() for n in range(3)]
+    try:
+        made = []
+        for n in range(6):  # two matches created through each node
+            name = f"lister_{n}"
+            node = nodes[n % 3]
+            assert node.request("POST", "/api/users/sign_up/",
+                                {"username": name, "password": PASSWORD})[0] == 201
+            token = node.request("POST", "/api/token/",
+                                 {"username": name, "password": PASSWORD})[1]["token"]
+            made.append(node.request("POST", "/api/ongoing_matches/", {}, token=token)[1]["id"])
+        for node in nodes:
+            listed = node.request("GET", "/api/ongoing_matches/")[1]
+            assert [m["id"] for m in listed] == sorted(made)
+            page = node.request("GET", "/api/ongoing_matches/?limit=2&offset=2")[1]
+            assert [m["id"] for m in page] == sorted(made)[2:4]
     finally:
         for node in nodes:
             node.stop()
