@@ -32,6 +32,12 @@ class Config:
     node_name: str = field(default="", metadata={
         "help": "this server's name among the servers sharing the database, in logs and "
                 "metrics (default: host name and port)"})
+    workers: int = field(default=1, metadata={
+        "help": "nodes to run on this machine behind the one --port, on the one database "
+                "(the embedded one, or MONGODB_URI); each holds its matches and serves all"})
+    reuse_port: int = field(default=0, metadata={
+        "help": "1: share --port with other servers on this machine (SO_REUSEPORT), and "
+                "listen on a port of its own for the other nodes; set by --workers"})
     node_url: str = field(default="", metadata={
         "help": "where the other servers reach this one, to pass it the sockets and requests "
                 "of the matches it holds (default: http://ADDRESS:PORT, or the host name "

@@ -19,8 +19,10 @@ import contextlib
 import fcntl
 import gc
 import logging
+import os
 import signal
 import sys
+import time
 from typing import Any
 
 from config import Config, parse
@@ -37,8 +39,13 @@ async def serve(config: Config, uri: str, *, indexed_lookups: bool | None = None
     from handlers.arena import Arena
 
     arena = await Arena.open(config, uri, indexed_lookups=indexed_lookups)
-    sockets = bind_sockets(config.port, config.address)
+    sockets = bind_sockets(config.port, config.address, reuse_port=bool(config.reuse_port))
     arena.server.add_sockets(sockets)
+    own_port = None
+    if config.reuse_port:  # the shared port reaches any node: the others need this one's own
+        own = bind_sockets(0, "127.0.0.1")
+        arena.server.add_sockets(own)
+        own_port = own[0].getsockname()[1]
     # Thousands of long-lived socket objects make CPython's full collections walk
     # the whole heap and stall the loop; move what exists now out of the
     # collector's sight and collect young objects less eagerly.
@@ -50,7 +57,8 @@ async def serve(config: Config, uri: str, *, indexed_lookups: bool | None = None
 
     # the port chosen, once bound: how this node is named and reached
     arena.node.name = config.node_name or default_name(port)
-    arena.node.url = config.node_url or default_url(config.address, port)
+    arena.node.url = config.node_url or (
+        f"http://127.0.0.1:{own_port}" if own_port else default_url(config.address, port))
     await arena.node.beat()
     print(f"Arena listening on http://{config.address}:{port}/", flush=True)
 
@@ -127,6 +135,55 @@ def run_server(config: Config) -> int:
     return 0
 
 
+def run_workers(config: Config, argv: list[str]) -> int:
+    """``--workers N``: N nodes sharing ``--port`` (``SO_REUSEPORT``: the kernel
+    spreads the connections) and one database, the embedded one run here
+    unless ``MONGODB_URI`` is set.  Each node gets a data directory of its
+    own under this one and this one's secret; SIGTERM or Ctrl-C stops them all."""
+    import subprocess
+
+    from handlers.arena import load_secret
+    from store.embedded import EmbeddedDatabase, die_with_parent, free_port
+
+    lock = lock_data_dir(config)  # held while this function runs
+    if lock is None:
+        return 1
+    secret = load_secret(config).decode()
+    port = config.port or free_port()
+    database = None
+    signal.signal(signal.SIGTERM, _interrupt)
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        uri = config.mongodb_uri
+        if not uri:
+            database = EmbeddedDatabase(config.data_dir, log_level="warn",
+                                        sync=config.embedded_sync)
+            uri = database.start()
+        for n in range(config.workers):
+            # the command line as given, then what each node gets of its own (last wins)
+            children.append(subprocess.Popen(
+                [sys.executable, __file__, *argv, "--workers", "1", "--reuse-port", "1",
+                 "--port", str(port), "--data-dir", str(config.data_dir / f"node-{n + 1}"),
+                 "--cookie-secret", secret],
+                env={**os.environ, "MONGODB_URI": uri}, preexec_fn=die_with_parent))
+        with contextlib.suppress(KeyboardInterrupt):
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+            log.error("a node exited (%s); stopping the others",
+                      [child.returncode for child in children])
+        return 0
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            with contextlib.suppress(Exception):
+                child.wait(config.shutdown_timeout * 3)
+        if database is not None:
+            database.stop()
+        lock.close()
+
+
 def run_database(config: Config) -> int:
     """The embedded database alone, in the foreground, for servers started with
     ``MONGODB_URI`` pointing at it (``docs/deploy.md``); stops on SIGTERM or
@@ -186,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if command == ["database"]:
         return run_database(config)
+    if config.workers > 1:
+        return run_workers(config, sys.argv[1:] if argv is None else argv)
     if command:
         return run_admin(config, command[1], command[2])
     return run_server(config)

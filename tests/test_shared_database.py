@@ -338,3 +338,37 @@ def test_the_list_of_ongoing_matches_is_the_whole_clusters(
     finally:
         for node in nodes:
             node.stop()
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_two_workers_behind_one_port_serve_matches_end_to_end(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path, "--workers", "2").start()
+    try:
+        assert wait_for(lambda: nodes_seen(server) == 2, 10)
+        for n in range(4):  # whichever worker each request and socket lands on
+            tokens = {}
+            for role in ("host", "challenger"):
+                name = f"worker{n}_{role}"
+                assert server.request("POST", "/api/users/sign_up/",
+                                      {"username": name, "password": PASSWORD})[0] == 201
+                tokens[role] = server.request("POST", "/api/token/",
+                                              {"username": name, "password": PASSWORD})[1][
+                    "token"]
+            status, match = server.request("POST", "/api/ongoing_matches/",
+                                           {"game": "rps", "target_score": 1},
+                                           token=tokens["host"])
+            assert status == 201
+            host = await seated(server, match["id"], tokens["host"])
+            challenger = await seated(server, match["id"], tokens["challenger"])
+            assert (await challenger.command("join", role="challenger"))["type"] == "ack"
+            assert (await challenger.command("ready"))["type"] == "ack"
+            assert (await host.command("start"))["type"] == "ack"
+            assert (await host.command("move", move={"throw": "rock"}))["type"] == "ack"
+            assert (await challenger.command("move", move={"throw": "scissors"}))["type"] == "ack"
+            for peer in (host, challenger):
+                assert (await peer.next("event", "ended"))["result"]["winner"] == \
+                    f"worker{n}_host"
+            user = server.request("GET", f"/api/users/worker{n}_host/")[1]
+            assert (user["elo"], user["ongoing_match"]) == (1050, None)
+    finally:
+        assert server.stop() == 0
