@@ -80,6 +80,13 @@ class Node:
             except Exception:
                 log.exception("heartbeat of %s failed", self.name)
 
+    async def others_alive(self) -> bool:
+        """Whether other nodes are alive now (to take this one's matches over)."""
+        try:
+            return any(n["_id"] != self.id for n in await self.store.nodes.live(LEASE))
+        except Exception:
+            return False  # the database does not answer: nobody will take them now
+
     async def stop(self) -> None:
         """Stop beating and say so: the other nodes know at once, and take
         over what this node held."""

@@ -248,13 +248,18 @@ class Registry:
             except Exception:
                 log.exception("checkpoint failed")
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, *, handing_over: bool = False) -> None:
+        """Stop every actor where it stands (sockets get 1001, or 1012 when
+        ``handing_over``: other nodes take the matches over, and the clients
+        reconnect to them)."""
         for task in (self.watcher, self.checkpointer):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         actors = list(self.actors.values())
-        tasks = [task for actor in actors if (task := actor.stop()) is not None]
+        code, reason = (1012, "Service restart: reconnect") if handing_over else (
+            1001, "Server shutting down")
+        tasks = [task for actor in actors if (task := actor.stop(code, reason)) is not None]
         await asyncio.gather(*tasks, return_exceptions=True)
         # claims and releases under way finish before the store closes
         await asyncio.gather(*(task for actor in actors for task in list(actor.background)),

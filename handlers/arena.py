@@ -95,7 +95,8 @@ class Arena:
 
     async def close(self) -> None:
         """Stop accepting connections, let REST requests in flight finish, stop
-        every match's actor (sockets get 1001), close the connections, then the
+        every match's actor (sockets get 1001, or 1012 when other nodes will take
+        its matches over), close the connections, then the
         database client.  Each step is bounded by ``config.shutdown_timeout``: a
         database that stopped answering must not keep the process from exiting."""
         timeout = self.config.shutdown_timeout
@@ -104,7 +105,8 @@ class Arena:
             log.warning("%d requests still running after %.0f s; closing anyway",
                         self.context.in_flight, timeout)
         await bounded(self.matchmaker.stop(), "stopping the matchmaker", timeout)
-        await bounded(self.registry.shutdown(), "closing the matches", timeout)
+        await bounded(self.registry.shutdown(handing_over=await self.node.others_alive()),
+                      "closing the matches", timeout)
         # after the actors stopped: the other nodes take the matches over from here
         await bounded(self.node.stop(), "leaving the cluster", timeout)
         await bounded(self.server.close_all_connections(), "closing connections", timeout)

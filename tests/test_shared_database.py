@@ -188,6 +188,8 @@ async def test_the_matches_of_a_node_that_goes_are_taken_over_and_finished(
         assert held_by(nodes[0]) == 1 and held_by(nodes[1]) == 0
         gone = time.monotonic()
         nodes[0].stop(signal.SIGKILL if how == "kill" else signal.SIGTERM)
+        if how == "stop":  # "service restart": reconnect elsewhere
+            assert await host.closed() == await challenger.closed() == 1012
         assert wait_for(lambda: held_by(nodes[1]) == 1, LEASE + 5)
         assert time.monotonic() - gone < GRACE  # within the players' grace period
         status, detail = nodes[1].request("GET", f"/api/ongoing_matches/{match['id']}/")
@@ -372,3 +374,96 @@ async def test_two_workers_behind_one_port_serve_matches_end_to_end(tmp_path: Pa
             assert (user["elo"], user["ongoing_match"]) == (1050, None)
     finally:
         assert server.stop() == 0
+
+
+def test_races_through_three_nodes_hold(
+        database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
+    _, uri = database
+    nodes = [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
+                           env={"MONGODB_URI": uri}).start() for n in range(3)]
+
+    def new_user(name: str) -> tuple[str, str]:
+        assert nodes[0].request("POST", "/api/users/sign_up/",
+                                {"username": name, "password": PASSWORD})[0] == 201
+        token = nodes[0].request("POST", "/api/token/",
+                                 {"username": name, "password": PASSWORD})[1]["token"]
+        return nodes[0].request("GET", "/api/users/me/", token=token)[1]["id"], token
+
+    try:
+        with ThreadPoolExecutor(12) as pool:
+            # one user creating matches through every node at once: one match
+            _, creator = new_user("racer")
+            made = list(pool.map(lambda n: nodes[n % 3].request(
+                "POST", "/api/ongoing_matches/", {}, token=creator)[0], range(9)))
+            assert sorted(made) == [201] + [400] * 8
+            # eight invites into one lobby through three nodes: five players, never six
+            _, host = new_user("lobby_racer")
+            guests = [new_user(f"guest_{n}")[0] for n in range(8)]
+            lobby = nodes[0].request("POST", "/games", {"name": "raced", "users": []},
+                                     token=host)[1]["data"]["game"]["id"]
+            invited = list(pool.map(lambda n: nodes[n % 3].request(
+                "POST", "/games/users", {"gameId": lobby, "userId": guests[n]},
+                token=host)[0], range(8)))
+            assert sorted(invited) == [200] * 4 + [409] * 4
+            members = nodes[1].request("GET", f"/games?id={lobby}", token=host)[1]["data"]
+            assert len(members["users"]) == 5
+            # seven toggles of one flag through three nodes: flipped seven times
+            _, fan = new_user("toggler")
+            nodes[0].request("POST", "/api/actions/like/",
+                             {"igdb": 424242, "name": "Raced", "value": False}, token=fan)
+            toggled = list(pool.map(lambda n: nodes[n % 3].request(
+                "POST", "/api/actions/like/", {"igdb": 424242, "name": "Raced"},
+                token=fan)[0], range(7)))
+            assert set(toggled) == {200}
+            state = nodes[2].request("GET", "/api/actions/?igdb=424242", token=fan)[1]
+            assert state["liked"] is True
+            stats = nodes[1].request("GET", "/api/actions/stats/?igdb=424242", token=fan)[1]
+            assert stats["liked"] == 1
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+@pytest.mark.gen_test(timeout=120)
+@pytest.mark.parametrize("step", ["ending_recorded", "winner_rated"])
+async def test_an_ending_a_dead_node_left_half_done_is_finished_once_by_another(
+        database: tuple[subprocess.Popen[str], str], tmp_path: Path, step: str) -> None:
+    _, uri = database
+    nodes = [ServerProcess(tmp_path / "node0", "--cookie-secret", SECRET,
+                           env={"MONGODB_URI": uri, "ARENA_CRASH_AT": step}).start(),
+             ServerProcess(tmp_path / "node1", "--cookie-secret", SECRET,
+                           env={"MONGODB_URI": uri}).start()]
+    try:
+        tokens = {}
+        for role in ("host", "challenger"):
+            name = f"{step[:6]}_{role}"
+            assert nodes[1].request("POST", "/api/users/sign_up/",
+                                    {"username": name, "password": PASSWORD})[0] == 201
+            tokens[role] = nodes[1].request("POST", "/api/token/",
+                                            {"username": name, "password": PASSWORD})[1]["token"]
+        match = nodes[0].request("POST", "/api/ongoing_matches/",
+                                 {"game": "rps", "target_score": 1}, token=tokens["host"])[1]
+        host = await seated(nodes[1], match["id"], tokens["host"])  # relayed to node 0
+        challenger = await seated(nodes[1], match["id"], tokens["challenger"])
+        assert (await challenger.command("join", role="challenger"))["type"] == "ack"
+        assert (await challenger.command("ready"))["type"] == "ack"
+        assert (await host.command("start"))["type"] == "ack"
+        assert (await host.command("move", move={"throw": "paper"}))["type"] == "ack"
+        challenger.send({"type": "move", "move": {"throw": "rock"}})  # node 0 dies ending it
+        assert nodes[0].process is not None and nodes[0].process.wait(30) == -signal.SIGKILL
+
+        def finished() -> bool:  # stored, and both players released (the last steps)
+            return nodes[1].request("GET", f"/api/completed_matches/{match['id']}/")[0] == 200 \
+                and all(nodes[1].request("GET", f"/api/users/{step[:6]}_{role}/")[1][
+                    "ongoing_match"] is None for role in ("host", "challenger"))
+
+        assert wait_for(finished, LEASE + 5)
+        result = nodes[1].request("GET", f"/api/completed_matches/{match['id']}/")[1]
+        assert (result["winner_elo_after_match"], result["loser_elo_after_match"]) == (1050, 950)
+        for role, elo in (("host", 1050), ("challenger", 950)):
+            user = nodes[1].request("GET", f"/api/users/{step[:6]}_{role}/")[1]
+            assert (user["elo"], user["ongoing_match"]) == (elo, None)
+        assert nodes[1].request("GET", f"/api/ongoing_matches/{match['id']}/")[0] == 404
+    finally:
+        for node in nodes:
+            node.stop()
