@@ -49,6 +49,20 @@ def database(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
         process.kill()
 
 
+def cluster(uri: str, tmp_path: Path, count: int, **env: str) -> list[ServerProcess]:
+    """``count`` nodes on the database at ``uri``, sharing the secret."""
+    return [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
+                          env={"MONGODB_URI": uri, **env}).start() for n in range(count)]
+
+
+def account(node: ServerProcess, name: str) -> str:
+    """Sign ``name`` up through ``node``; a token for them."""
+    assert node.request("POST", "/api/users/sign_up/",
+                        {"username": name, "password": PASSWORD})[0] == 201
+    return node.request("POST", "/api/token/", {"username": name, "password": PASSWORD})[1][
+        "token"]
+
+
 def test_the_database_runs_alone_and_stops_on_sigterm(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
     process, _ = database
@@ -64,8 +78,7 @@ def test_the_database_runs_alone_and_stops_on_sigterm(
 def test_two_nodes_share_accounts_and_pair_each_ticket_once(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
     _, uri = database
-    nodes = [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
-                           env={"MONGODB_URI": uri}).start() for n in range(2)]
+    nodes = cluster(uri, tmp_path, 2)
     try:
         # signed up through one node, logged in through the other
         assert nodes[0].request("POST", "/api/users/sign_up/",
@@ -78,11 +91,7 @@ def test_two_nodes_share_accounts_and_pair_each_ticket_once(
         names = [f"ranked{n}" for n in range(40)]
 
         def token(n: int) -> str:
-            node = nodes[n % 2]
-            assert node.request("POST", "/api/users/sign_up/",
-                                {"username": names[n], "password": PASSWORD})[0] == 201
-            return node.request("POST", "/api/token/",
-                                {"username": names[n], "password": PASSWORD})[1]["token"]
+            return account(nodes[n % 2], names[n])
 
         def queue(n: int) -> int:  # half through each node, all at once
             return nodes[n % 2].request("POST", "/api/matchmaking/", {}, token=tokens[n])[0]
@@ -163,16 +172,9 @@ async def seated(node: ServerProcess, match_id: int, token: str) -> Peer:
 async def test_the_matches_of_a_node_that_goes_are_taken_over_and_finished(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path, how: str) -> None:
     _, uri = database
-    nodes = [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
-                           env={"MONGODB_URI": uri}).start() for n in range(2)]
+    nodes = cluster(uri, tmp_path, 2)
     try:
-        tokens = {}
-        for role in ("host", "challenger"):
-            name = f"{how}_{role}"
-            assert nodes[0].request("POST", "/api/users/sign_up/",
-                                    {"username": name, "password": PASSWORD})[0] == 201
-            tokens[role] = nodes[0].request("POST", "/api/token/",
-                                            {"username": name, "password": PASSWORD})[1]["token"]
+        tokens = {role: account(nodes[0], f"{how}_{role}") for role in ("host", "challenger")}
         status, match = nodes[0].request("POST", "/api/ongoing_matches/",
                                          {"game": "rps", "target_score": 2},
                                          token=tokens["host"])
@@ -213,18 +215,11 @@ async def test_the_matches_of_a_node_that_goes_are_taken_over_and_finished(
 def test_two_survivors_take_each_match_of_a_dead_node_once(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
     _, uri = database
-    nodes = [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
-                           env={"MONGODB_URI": uri}).start() for n in range(3)]
+    nodes = cluster(uri, tmp_path, 3)
     try:
-        matches = []
-        for n in range(8):
-            name = f"many_{n}"
-            assert nodes[0].request("POST", "/api/users/sign_up/",
-                                    {"username": name, "password": PASSWORD})[0] == 201
-            token = nodes[0].request("POST", "/api/token/",
-                                     {"username": name, "password": PASSWORD})[1]["token"]
-            matches.append(nodes[0].request("POST", "/api/ongoing_matches/", {},
-                                            token=token)[1]["id"])
+        matches = [nodes[0].request("POST", "/api/ongoing_matches/", {},
+                                    token=account(nodes[0], f"many_{n}"))[1]["id"]
+                   for n in range(8)]
         nodes[0].stop(signal.SIGKILL)
 
         assert wait_for(lambda: held_by(nodes[1]) + held_by(nodes[2]) == len(matches),
@@ -243,16 +238,10 @@ def test_two_survivors_take_each_match_of_a_dead_node_once(
 async def test_a_match_is_played_through_three_nodes_with_every_socket_in_step(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
     _, uri = database
-    nodes = [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
-                           env={"MONGODB_URI": uri}).start() for n in range(3)]
+    nodes = cluster(uri, tmp_path, 3)
     try:
-        tokens = {}
-        for n, role in enumerate(("host", "challenger", "spectator")):
-            name = f"trio_{role}"
-            assert nodes[n].request("POST", "/api/users/sign_up/",
-                                    {"username": name, "password": PASSWORD})[0] == 201
-            tokens[role] = nodes[n].request("POST", "/api/token/",
-                                            {"username": name, "password": PASSWORD})[1]["token"]
+        tokens = {role: account(nodes[n], f"trio_{role}")
+                  for n, role in enumerate(("host", "challenger", "spectator"))}
         status, match = nodes[0].request("POST", "/api/ongoing_matches/",
                                          {"game": "rps", "target_score": 2},
                                          token=tokens["host"])
@@ -293,13 +282,9 @@ async def test_a_match_is_played_through_three_nodes_with_every_socket_in_step(
 def test_rest_reads_and_deletes_of_a_match_reach_its_node(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
     _, uri = database
-    nodes = [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
-                           env={"MONGODB_URI": uri}).start() for n in range(2)]
+    nodes = cluster(uri, tmp_path, 2)
     try:
-        assert nodes[0].request("POST", "/api/users/sign_up/",
-                                {"username": "rest_host", "password": PASSWORD})[0] == 201
-        token = nodes[0].request("POST", "/api/token/",
-                                 {"username": "rest_host", "password": PASSWORD})[1]["token"]
+        token = account(nodes[0], "rest_host")
         match = nodes[0].request("POST", "/api/ongoing_matches/", {}, token=token)[1]
         here = nodes[0].request("GET", f"/api/ongoing_matches/{match['id']}/")
         there = nodes[1].request("GET", f"/api/ongoing_matches/{match['id']}/")
@@ -320,18 +305,11 @@ def test_rest_reads_and_deletes_of_a_match_reach_its_node(
 def test_the_list_of_ongoing_matches_is_the_whole_clusters(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
     _, uri = database
-    nodes = [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
-                           env={"MONGODB_URI": uri}).start() for n in range(3)]
+    nodes = cluster(uri, tmp_path, 3)
     try:
-        made = []
-        for n in range(6):  # two matches created through each node
-            name = f"lister_{n}"
-            node = nodes[n % 3]
-            assert node.request("POST", "/api/users/sign_up/",
-                                {"username": name, "password": PASSWORD})[0] == 201
-            token = node.request("POST", "/api/token/",
-                                 {"username": name, "password": PASSWORD})[1]["token"]
-            made.append(node.request("POST", "/api/ongoing_matches/", {}, token=token)[1]["id"])
+        made = [nodes[n % 3].request(  # two matches created through each node
+            "POST", "/api/ongoing_matches/", {}, token=account(nodes[n % 3], f"lister_{n}"))[1][
+                "id"] for n in range(6)]
         for node in nodes:
             listed = node.request("GET", "/api/ongoing_matches/")[1]
             assert [m["id"] for m in listed] == sorted(made)
@@ -348,14 +326,8 @@ async def test_two_workers_behind_one_port_serve_matches_end_to_end(tmp_path: Pa
     try:
         assert wait_for(lambda: nodes_seen(server) == 2, 10)
         for n in range(4):  # whichever worker each request and socket lands on
-            tokens = {}
-            for role in ("host", "challenger"):
-                name = f"worker{n}_{role}"
-                assert server.request("POST", "/api/users/sign_up/",
-                                      {"username": name, "password": PASSWORD})[0] == 201
-                tokens[role] = server.request("POST", "/api/token/",
-                                              {"username": name, "password": PASSWORD})[1][
-                    "token"]
+            tokens = {role: account(server, f"worker{n}_{role}")
+                      for role in ("host", "challenger")}
             status, match = server.request("POST", "/api/ongoing_matches/",
                                            {"game": "rps", "target_score": 1},
                                            token=tokens["host"])
@@ -379,14 +351,10 @@ async def test_two_workers_behind_one_port_serve_matches_end_to_end(tmp_path: Pa
 def test_races_through_three_nodes_hold(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
     _, uri = database
-    nodes = [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
-                           env={"MONGODB_URI": uri}).start() for n in range(3)]
+    nodes = cluster(uri, tmp_path, 3)
 
     def new_user(name: str) -> tuple[str, str]:
-        assert nodes[0].request("POST", "/api/users/sign_up/",
-                                {"username": name, "password": PASSWORD})[0] == 201
-        token = nodes[0].request("POST", "/api/token/",
-                                 {"username": name, "password": PASSWORD})[1]["token"]
+        token = account(nodes[0], name)
         return nodes[0].request("GET", "/api/users/me/", token=token)[1]["id"], token
 
     try:
@@ -429,18 +397,10 @@ def test_races_through_three_nodes_hold(
 async def test_an_ending_a_dead_node_left_half_done_is_finished_once_by_another(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path, step: str) -> None:
     _, uri = database
-    nodes = [ServerProcess(tmp_path / "node0", "--cookie-secret", SECRET,
-                           env={"MONGODB_URI": uri, "ARENA_CRASH_AT": step}).start(),
-             ServerProcess(tmp_path / "node1", "--cookie-secret", SECRET,
-                           env={"MONGODB_URI": uri}).start()]
+    nodes = [*cluster(uri, tmp_path / "dying", 1, ARENA_CRASH_AT=step),
+             *cluster(uri, tmp_path / "surviving", 1)]
     try:
-        tokens = {}
-        for role in ("host", "challenger"):
-            name = f"{step[:6]}_{role}"
-            assert nodes[1].request("POST", "/api/users/sign_up/",
-                                    {"username": name, "password": PASSWORD})[0] == 201
-            tokens[role] = nodes[1].request("POST", "/api/token/",
-                                            {"username": name, "password": PASSWORD})[1]["token"]
+        tokens = {role: account(nodes[1], f"{step[:6]}_{role}") for role in ("host", "challenger")}
         match = nodes[0].request("POST", "/api/ongoing_matches/",
                                  {"game": "rps", "target_score": 1}, token=tokens["host"])[1]
         host = await seated(nodes[1], match["id"], tokens["host"])  # relayed to node 0
