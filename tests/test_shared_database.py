@@ -9,6 +9,7 @@ took the ticket and whichever node's matchmaker paired it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import subprocess
@@ -49,10 +50,18 @@ def database(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
         process.kill()
 
 
-def cluster(uri: str, tmp_path: Path, count: int, **env: str) -> list[ServerProcess]:
-    """``count`` nodes on the database at ``uri``, sharing the secret."""
-    return [ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
-                          env={"MONGODB_URI": uri, **env}).start() for n in range(count)]
+@contextlib.contextmanager
+def cluster(uri: str, tmp_path: Path, count: int, **env: str) -> Iterator[list[ServerProcess]]:
+    """``count`` nodes on the database at ``uri``, sharing the secret; stopped after."""
+    nodes: list[ServerProcess] = []
+    try:
+        for n in range(count):
+            nodes.append(ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
+                                       env={"MONGODB_URI": uri, **env}).start())
+        yield nodes
+    finally:
+        for node in nodes:
+            node.stop()
 
 
 def account(node: ServerProcess, name: str) -> str:
@@ -78,8 +87,7 @@ def test_the_database_runs_alone_and_stops_on_sigterm(
 def test_two_nodes_share_accounts_and_pair_each_ticket_once(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
     _, uri = database
-    nodes = cluster(uri, tmp_path, 2)
-    try:
+    with cluster(uri, tmp_path, 2) as nodes:
         # signed up through one node, logged in through the other
         assert nodes[0].request("POST", "/api/users/sign_up/",
                                 {"username": "traveller", "password": PASSWORD})[0] == 201
@@ -114,9 +122,6 @@ def test_two_nodes_share_accounts_and_pair_each_ticket_once(
         made = [re.search(r"^arena_matchmaking_pairings_total (\d+)",
                           node.request_text("/metrics"), re.M) for node in nodes]
         assert sum(int(m.group(1)) for m in made if m) == 20
-    finally:
-        for node in nodes:
-            node.stop()
 
 
 def nodes_seen(node: ServerProcess) -> int:
@@ -172,8 +177,7 @@ async def seated(node: ServerProcess, match_id: int, token: str) -> Peer:
 async def test_the_matches_of_a_node_that_goes_are_taken_over_and_finished(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path, how: str) -> None:
     _, uri = database
-    nodes = cluster(uri, tmp_path, 2)
-    try:
+    with cluster(uri, tmp_path, 2) as nodes:
         tokens = {role: account(nodes[0], f"{how}_{role}") for role in ("host", "challenger")}
         status, match = nodes[0].request("POST", "/api/ongoing_matches/",
                                          {"game": "rps", "target_score": 2},
@@ -207,16 +211,12 @@ async def test_the_matches_of_a_node_that_goes_are_taken_over_and_finished(
         for role, elo in (("host", 1050), ("challenger", 950)):
             user = nodes[1].request("GET", f"/api/users/{how}_{role}/")[1]
             assert (user["elo"], user["ongoing_match"]) == (elo, None)
-    finally:
-        for node in nodes:
-            node.stop()
 
 
 def test_two_survivors_take_each_match_of_a_dead_node_once(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
     _, uri = database
-    nodes = cluster(uri, tmp_path, 3)
-    try:
+    with cluster(uri, tmp_path, 3) as nodes:
         matches = [nodes[0].request("POST", "/api/ongoing_matches/", {},
                                     token=account(nodes[0], f"many_{n}"))[1]["id"]
                    for n in range(8)]
@@ -229,17 +229,13 @@ def test_two_survivors_take_each_match_of_a_dead_node_once(
         for match_id in matches:  # and any node answers for it
             assert all(nodes[n].request("GET", f"/api/ongoing_matches/{match_id}/")[0] == 200
                        for n in (1, 2))
-    finally:
-        for node in nodes:
-            node.stop()
 
 
 @pytest.mark.gen_test(timeout=120)
 async def test_a_match_is_played_through_three_nodes_with_every_socket_in_step(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
     _, uri = database
-    nodes = cluster(uri, tmp_path, 3)
-    try:
+    with cluster(uri, tmp_path, 3) as nodes:
         tokens = {role: account(nodes[n], f"trio_{role}")
                   for n, role in enumerate(("host", "challenger", "spectator"))}
         status, match = nodes[0].request("POST", "/api/ongoing_matches/",
@@ -274,16 +270,12 @@ async def test_a_match_is_played_through_three_nodes_with_every_socket_in_step(
         relayed = [re.search(r"^arena_relayed_sockets_total (\d+)",
                              node.request_text("/metrics"), re.M) for node in nodes]
         assert [int(m.group(1)) for m in relayed if m] == [0, 1, 2]
-    finally:
-        for node in nodes:
-            node.stop()
 
 
 def test_rest_reads_and_deletes_of_a_match_reach_its_node(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
     _, uri = database
-    nodes = cluster(uri, tmp_path, 2)
-    try:
+    with cluster(uri, tmp_path, 2) as nodes:
         token = account(nodes[0], "rest_host")
         match = nodes[0].request("POST", "/api/ongoing_matches/", {}, token=token)[1]
         here = nodes[0].request("GET", f"/api/ongoing_matches/{match['id']}/")
@@ -297,16 +289,12 @@ def test_rest_reads_and_deletes_of_a_match_reach_its_node(
                                 token=token)[0] == 204
         assert nodes[0].request("GET", f"/api/ongoing_matches/{match['id']}/")[0] == 404
         assert nodes[1].request("GET", f"/api/ongoing_matches/{match['id']}/")[0] == 404
-    finally:
-        for node in nodes:
-            node.stop()
 
 
 def test_the_list_of_ongoing_matches_is_the_whole_clusters(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
     _, uri = database
-    nodes = cluster(uri, tmp_path, 3)
-    try:
+    with cluster(uri, tmp_path, 3) as nodes:
         made = [nodes[n % 3].request(  # two matches created through each node
             "POST", "/api/ongoing_matches/", {}, token=account(nodes[n % 3], f"lister_{n}"))[1][
                 "id"] for n in range(6)]
@@ -315,9 +303,6 @@ def test_the_list_of_ongoing_matches_is_the_whole_clusters(
             assert [m["id"] for m in listed] == sorted(made)
             page = node.request("GET", "/api/ongoing_matches/?limit=2&offset=2")[1]
             assert [m["id"] for m in page] == sorted(made)[2:4]
-    finally:
-        for node in nodes:
-            node.stop()
 
 
 @pytest.mark.gen_test(timeout=120)
@@ -351,45 +336,40 @@ async def test_two_workers_behind_one_port_serve_matches_end_to_end(tmp_path: Pa
 def test_races_through_three_nodes_hold(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
     _, uri = database
-    nodes = cluster(uri, tmp_path, 3)
 
     def new_user(name: str) -> tuple[str, str]:
         token = account(nodes[0], name)
         return nodes[0].request("GET", "/api/users/me/", token=token)[1]["id"], token
 
-    try:
-        with ThreadPoolExecutor(12) as pool:
-            # one user creating matches through every node at once: one match
-            _, creator = new_user("racer")
-            made = list(pool.map(lambda n: nodes[n % 3].request(
-                "POST", "/api/ongoing_matches/", {}, token=creator)[0], range(9)))
-            assert sorted(made) == [201] + [400] * 8
-            # eight invites into one lobby through three nodes: five players, never six
-            _, host = new_user("lobby_racer")
-            guests = [new_user(f"guest_{n}")[0] for n in range(8)]
-            lobby = nodes[0].request("POST", "/games", {"name": "raced", "users": []},
-                                     token=host)[1]["data"]["game"]["id"]
-            invited = list(pool.map(lambda n: nodes[n % 3].request(
-                "POST", "/games/users", {"gameId": lobby, "userId": guests[n]},
-                token=host)[0], range(8)))
-            assert sorted(invited) == [200] * 4 + [409] * 4
-            members = nodes[1].request("GET", f"/games?id={lobby}", token=host)[1]["data"]
-            assert len(members["users"]) == 5
-            # seven toggles of one flag through three nodes: flipped seven times
-            _, fan = new_user("toggler")
-            nodes[0].request("POST", "/api/actions/like/",
-                             {"igdb": 424242, "name": "Raced", "value": False}, token=fan)
-            toggled = list(pool.map(lambda n: nodes[n % 3].request(
-                "POST", "/api/actions/like/", {"igdb": 424242, "name": "Raced"},
-                token=fan)[0], range(7)))
-            assert set(toggled) == {200}
-            state = nodes[2].request("GET", "/api/actions/?igdb=424242", token=fan)[1]
-            assert state["liked"] is True
-            stats = nodes[1].request("GET", "/api/actions/stats/?igdb=424242", token=fan)[1]
-            assert stats["liked"] == 1
-    finally:
-        for node in nodes:
-            node.stop()
+    with cluster(uri, tmp_path, 3) as nodes, ThreadPoolExecutor(12) as pool:
+        # one user creating matches through every node at once: one match
+        _, creator = new_user("racer")
+        made = list(pool.map(lambda n: nodes[n % 3].request(
+            "POST", "/api/ongoing_matches/", {}, token=creator)[0], range(9)))
+        assert sorted(made) == [201] + [400] * 8
+        # eight invites into one lobby through three nodes: five players, never six
+        _, host = new_user("lobby_racer")
+        guests = [new_user(f"guest_{n}")[0] for n in range(8)]
+        lobby = nodes[0].request("POST", "/games", {"name": "raced", "users": []},
+                                 token=host)[1]["data"]["game"]["id"]
+        invited = list(pool.map(lambda n: nodes[n % 3].request(
+            "POST", "/games/users", {"gameId": lobby, "userId": guests[n]},
+            token=host)[0], range(8)))
+        assert sorted(invited) == [200] * 4 + [409] * 4
+        members = nodes[1].request("GET", f"/games?id={lobby}", token=host)[1]["data"]
+        assert len(members["users"]) == 5
+        # seven toggles of one flag through three nodes: flipped seven times
+        _, fan = new_user("toggler")
+        nodes[0].request("POST", "/api/actions/like/",
+                         {"igdb": 424242, "name": "Raced", "value": False}, token=fan)
+        toggled = list(pool.map(lambda n: nodes[n % 3].request(
+            "POST", "/api/actions/like/", {"igdb": 424242, "name": "Raced"},
+            token=fan)[0], range(7)))
+        assert set(toggled) == {200}
+        state = nodes[2].request("GET", "/api/actions/?igdb=424242", token=fan)[1]
+        assert state["liked"] is True
+        stats = nodes[1].request("GET", "/api/actions/stats/?igdb=424242", token=fan)[1]
+        assert stats["liked"] == 1
 
 
 @pytest.mark.gen_test(timeout=120)
@@ -397,9 +377,9 @@ def test_races_through_three_nodes_hold(
 async def test_an_ending_a_dead_node_left_half_done_is_finished_once_by_another(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path, step: str) -> None:
     _, uri = database
-    nodes = [*cluster(uri, tmp_path / "dying", 1, ARENA_CRASH_AT=step),
-             *cluster(uri, tmp_path / "surviving", 1)]
-    try:
+    with cluster(uri, tmp_path / "dying", 1, ARENA_CRASH_AT=step) as dying, \
+            cluster(uri, tmp_path / "surviving", 1) as surviving:
+        nodes = [*dying, *surviving]
         tokens = {role: account(nodes[1], f"{step[:6]}_{role}") for role in ("host", "challenger")}
         match = nodes[0].request("POST", "/api/ongoing_matches/",
                                  {"game": "rps", "target_score": 1}, token=tokens["host"])[1]
@@ -424,6 +404,3 @@ async def test_an_ending_a_dead_node_left_half_done_is_finished_once_by_another(
             user = nodes[1].request("GET", f"/api/users/{step[:6]}_{role}/")[1]
             assert (user["elo"], user["ongoing_match"]) == (elo, None)
         assert nodes[1].request("GET", f"/api/ongoing_matches/{match['id']}/")[0] == 404
-    finally:
-        for node in nodes:
-            node.stop()
