@@ -38,7 +38,7 @@ from actors.ending import fault_point
 from actors.metrics import MatchmakingMetrics
 from actors.pairing import Waiting, Windows, pairs
 from actors.registry import AlreadyInMatch, Registry
-from store.tickets import MATCHED, WAITING, Ticket
+from store.tickets import FEED_PAGE, MATCHED, WAITING, Ticket
 
 log = logging.getLogger("arena.matchmaker")
 
@@ -163,7 +163,7 @@ class Matchmaker:
                 elif self.holes.pop(seq, None) is None:
                     continue  # read before
                 changed.add(user_id)
-            if len(entries) < 1000:
+            if len(entries) < FEED_PAGE:
                 break
             after = entries[-1][0]
         self.holes = {seq: until for seq, until in self.holes.items() if until > now}

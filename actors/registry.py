@@ -15,6 +15,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Collection
 from typing import Any
 
 from actors.ending import fault_point, finish_cancelling, finish_ending
@@ -67,11 +68,8 @@ class Registry:
             await asyncio.sleep(HEARTBEAT)
             try:
                 for node in await self.store.nodes.gone(LEASE):
-                    if node["_id"] == self.owner:
-                        continue
-                    await self.take_over(node["_id"])
-                    if not await self.store.matches.owned_by(node["_id"]):
-                        await self.store.nodes.leave(node["_id"])
+                    if node["_id"] != self.owner:
+                        await self.take_over(node["_id"])
             except Exception:
                 log.exception("taking over the matches of a node that went failed")
 
@@ -135,7 +133,7 @@ class Registry:
         actor.start()
         return actor
 
-    async def restore(self, others: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    async def restore(self, others: Collection[str] = ()) -> None:
         """Re-create every match this node holds, and take over those of nodes
         that are gone (all but ``others``, the live nodes besides this one);
         finish endings a crash interrupted; release what crashes left half
@@ -155,11 +153,11 @@ class Registry:
 
         Each is moved by one conditional write of its newest state under this
         node's name, so of two nodes taking over the same node's matches,
-        each match goes to one; once none is left to ``owner``, its journal
-        is dropped (every state in it that mattered is in a match document
-        by then)."""
+        each match goes to one; once none is left to a gone ``owner``, its
+        journal is dropped (every state in it that mattered is in a match
+        document by then) and so is its document in ``nodes``."""
         if docs is None:
-            docs = await self.store.matches.owned_by(owner or None)
+            docs = await self.store.matches.owned_by(owner)
         journaled = await self.store.journal.latest(owner)
         taken = 0
         for checkpoint in docs:
@@ -170,8 +168,9 @@ class Registry:
                 continue  # another node took it first
             taken += 1
             await self.revive(doc)
-        if owner != self.owner and not await self.store.matches.owned_by(owner or None):
-            await self.store.journal.drop_through(2**62, owner)
+        if owner != self.owner and not await self.store.matches.owned_by(owner):
+            await self.store.journal.drop(owner)
+            await self.store.nodes.leave(owner)
         if taken and owner != self.owner:
             log.warning("took over %d matches of node %s", taken, owner or "(before nodes)")
         return taken

@@ -183,13 +183,16 @@ class Journal:
             await self.in_flight
         return previous
 
-    async def drop_through(self, segment: int, owner: str | None = None) -> None:
-        """Drop the segments of ``owner``'s journal (this one's by default) up
-        to ``segment`` (all of them by default)."""
-        prefix = self.prefix if owner is None else prefix_of(owner)
-        for number in await self.segments(owner):
+    async def drop_through(self, segment: int) -> None:
+        """Drop this journal's segments up to ``segment``."""
+        for number in await self.segments():
             if number <= segment:
-                await self.db.drop_collection(prefix + str(number))
+                await self.db.drop_collection(self.prefix + str(number))
+
+    async def drop(self, owner: str) -> None:
+        """Drop the whole journal of ``owner``, a node that is gone."""
+        for number in await self.segments(owner):
+            await self.db.drop_collection(prefix_of(owner) + str(number))
 
     async def latest(self, owner: str | None = None) -> dict[int, dict[str, Any]]:
         """The newest state of every match in ``owner``'s journal (this one's

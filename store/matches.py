@@ -112,9 +112,10 @@ class MatchRepository:
         match = await self.ongoing.find_one({"_id": match_key(match_id)}, {"owner": 1})
         return match.get("owner") if match else None
 
-    async def owned_by(self, owner: str | None) -> list[Match]:
-        """The ongoing matches ``owner`` holds (``None``: those from before nodes)."""
-        return await self.ongoing.find({"owner": owner}).to_list()
+    async def owned_by(self, owner: str) -> list[Match]:
+        """The ongoing matches ``owner`` holds (``""``: those from before nodes,
+        which name no owner)."""
+        return await self.ongoing.find({"owner": owner or None}).to_list()
 
     async def remove(self, match_id: int) -> None:
         await self.ongoing.delete_one({"_id": match_key(match_id)})

@@ -47,6 +47,8 @@ PAIRING = "pairing"
 MATCHED = "matched"
 
 
+#: Feed entries read at a time.
+FEED_PAGE = 1000
 #: The counter that numbers the feed's entries.
 FEED = "matchmaking_feed"
 
@@ -151,9 +153,10 @@ class TicketRepository:
         """The number of the last entry announced (or being announced)."""
         return await self.counters.value(FEED)
 
-    async def feed_since(self, after: int, limit: int = 1000) -> list[tuple[int, str]]:
-        """Up to ``limit`` entries numbered above ``after``, in order: (number, user id)."""
-        cursor = self.feed.find({"_id": {"$gt": number(after)}}).sort("_id", 1).limit(limit)
+    async def feed_since(self, after: int) -> list[tuple[int, str]]:
+        """Up to ``FEED_PAGE`` entries numbered above ``after``, in order:
+        (number, user id)."""
+        cursor = self.feed.find({"_id": {"$gt": number(after)}}).sort("_id", 1).limit(FEED_PAGE)
         return [(int(entry["_id"]) - NUMBER_OFFSET, entry["user"])
                 async for entry in cursor]
 
