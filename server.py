@@ -61,6 +61,8 @@ async def serve(config: Config, uri: str, *, indexed_lookups: bool | None = None
         f"http://127.0.0.1:{own_port}" if own_port else default_url(config.address, port))
     await arena.node.beat()
     print(f"Arena listening on http://{config.address}:{port}/", flush=True)
+    if own_port:
+        print(f"Arena node {arena.node.name} reached at {arena.node.url}/", flush=True)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

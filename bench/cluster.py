@@ -25,12 +25,7 @@ import asyncio
 import json
 import os
 import random
-import re
-import signal
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from typing import Any
 
@@ -39,36 +34,10 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.websocket import WebSocketClientConnection
 
 from bench.idle import http_json, new_user
-from bench.server import ROOT, ServerProcess, cpu_seconds
+from bench.server import ClusterProcess, cpu_seconds
 from bench.sockets import open_socket
-from store.embedded import die_with_parent
 
-SECRET = "bench-cluster-secret"
 THROWS = ("rock", "paper", "scissors")
-
-
-def start_database(data_dir: str) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        ["taskset", "-c", "0", sys.executable, str(ROOT / "server.py"), "database",
-         "--data-dir", data_dir, "--port", "0"],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent)
-    assert process.stdout is not None
-    for line in process.stdout:
-        found = re.search(r"mongodb://127\.0\.0\.1:\d+/", line)
-        if found:
-            return process, found.group(0)
-    raise RuntimeError("the database did not start")
-
-
-def node(name: str) -> ServerProcess:
-    """A node on the database ``MONGODB_URI`` names (set in the environment)."""
-    return ServerProcess(
-        [sys.executable, str(ROOT / "server.py"), "--port", "0", "--data-dir",
-         tempfile.mkdtemp(prefix=f"arena-{name}-"), "--log-level", "warning",
-         "--bcrypt-rounds", "4", "--cookie-secret", SECRET, "--node-name", name,
-         "--rate-limit", "1000", "--rate-burst", "1000", "--turn-timeout", "3600",
-         "--idle-timeout", "3600"],
-        "Arena listening on ", cpu=0)
 
 
 async def event(connection: WebSocketClientConnection, kind: str) -> None:
@@ -166,29 +135,25 @@ async def round_of(url_a: str, url_b: str, pids: list[int], tokens: list[tuple[s
 
 
 async def main(args: argparse.Namespace) -> None:
-    database, uri = start_database(tempfile.mkdtemp(prefix="arena-db-"))
-    os.environ["MONGODB_URI"] = uri  # the nodes' database (the flag's environment twin)
-    try:
-        with node("A") as a, node("B") as b:
-            pids = [*a.pids(), *b.pids(), database.pid]
-            client = AsyncHTTPClient(force_instance=True, max_clients=16)
-            results = []
-            for n in range(args.runs * 2):
-                relayed = n % 2 == 1
-                names = [f"r{n}_{k}" for k in range(2 * args.matches)]
-                tokens = [await new_user(client, a.url, name) for name in names]
-                pairs = list(zip(tokens[::2], tokens[1::2], strict=True))
-                result = await round_of(a.url, b.url, pids, pairs, relayed, args)
-                print(json.dumps(result), flush=True)
-                results.append(result)
-            for mode in ("direct", "relayed"):
-                mine = [r for r in results if r["mode"] == mode]
-                print(f"{mode:8} " + "  ".join(
-                    f"{key} {statistics.median(r[key] for r in mine)}"
-                    for key in ("throws_per_s", "p50_ms", "p99_ms", "cpu_s_per_1k")))
-    finally:
-        database.send_signal(signal.SIGTERM)
-        database.wait(30)
+    with ClusterProcess(2, "--rate-limit", "1000", "--rate-burst", "1000", "--turn-timeout",
+                        "3600", "--idle-timeout", "3600", cpu=0) as cluster:
+        a, b = cluster.nodes
+        pids = cluster.pids()
+        client = AsyncHTTPClient(force_instance=True, max_clients=16)
+        results = []
+        for n in range(args.runs * 2):
+            relayed = n % 2 == 1
+            names = [f"r{n}_{k}" for k in range(2 * args.matches)]
+            tokens = [await new_user(client, a.url, name) for name in names]
+            pairs = list(zip(tokens[::2], tokens[1::2], strict=True))
+            result = await round_of(a.url, b.url, pids, pairs, relayed, args)
+            print(json.dumps(result), flush=True)
+            results.append(result)
+        for mode in ("direct", "relayed"):
+            mine = [r for r in results if r["mode"] == mode]
+            print(f"{mode:8} " + "  ".join(
+                f"{key} {statistics.median(r[key] for r in mine)}"
+                for key in ("throws_per_s", "p50_ms", "p99_ms", "cpu_s_per_1k")))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,19 @@ all of them alike; the table quotes medians:
 
 A target may carry Arena flags to compare settings in the same run:
 ``--targets arena,arena+event-loop=asyncio`` runs Arena twice, the second
-with ``--event-loop asyncio``.
+with ``--event-loop asyncio``.  Two kinds of target measure a cluster, every
+process of it on CPU 0 too, so what they show is what several nodes cost,
+not what they gain:
+
+- ``arena+workers=N``: ``server.py --workers N``, N nodes behind one port,
+  the kernel spreading the connections over them;
+- ``arena@N``: the database alone (``server.py database``) and N nodes on
+  ports of their own; the generator sets table i up through node i mod N and
+  opens its n-th socket on node (i + n) mod N.
+
+For every Arena target the table adds the share of the generator's sockets
+that reached a node other than their match's and were relayed (from the
+nodes' ``arena_sockets_total`` and ``arena_relayed_sockets_total``).
 
 One generator (``bench/peer/generator.mjs``, Node with ``ws`` and
 ``@colyseus/sdk``) drives all three with the same scenario; see its header
@@ -39,7 +51,7 @@ import sys
 from collections import defaultdict
 from typing import Any
 
-from bench.server import ROOT, ArenaProcess, RelayProcess, ServerProcess
+from bench.server import ROOT, ArenaProcess, ClusterProcess, RelayProcess, ServerProcess
 from store.embedded import die_with_parent
 
 PEER = ROOT / "bench" / "peer"
@@ -60,6 +72,7 @@ FIGURES = [
     ("server_cpu_share", "server CPU share"),
     ("server_rss_kib_per_socket", "RSS KiB/socket"),
     ("server_rss_kib_per_match", "RSS KiB/match"),
+    ("relayed_share", "sockets relayed (share)"),
     ("generator_cpu_share", "generator CPU share"),
     ("burst_p99", "throws in busy 10 ms/mean"),
 ]
@@ -87,28 +100,42 @@ def install_peer() -> None:
         subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=PEER, check=True)
 
 
-def start(target: str, args: argparse.Namespace) -> ServerProcess:
-    """Start ``target``: ``relay``, ``colyseus``, or ``arena[+flag=value…]``."""
+def start(target: str, args: argparse.Namespace) -> ServerProcess | ClusterProcess:
+    """Start ``target``: ``relay``, ``colyseus``, or ``arena[@N][+flag=value…]``."""
     kind, *settings = target.split("+")
     if kind == "relay":
         return RelayProcess(cpu=SERVER_CPU)
     if kind == "colyseus":
         return ColyseusProcess(cpu=SERVER_CPU)
-    if kind != "arena":
+    kind, _, nodes = kind.partition("@")
+    if kind != "arena" or not (nodes or "1").isdigit():
         raise SystemExit(f"unknown target {target!r}")
     flags = [part for setting in settings
              for part in ("--" + setting.partition("=")[0], setting.partition("=")[2])]
     # Clocks long enough that matches set up first do not time out while the
     # rest are being set up; the rate limit is the generator's, not the server's.
-    return ArenaProcess("--rate-limit", "100000", "--rate-burst", "100000",
-                        "--turn-timeout", "3600", "--idle-timeout", "3600",
-                        "--bcrypt-rounds", str(args.bcrypt_rounds), *flags, cpu=SERVER_CPU)
+    flags = ["--rate-limit", "100000", "--rate-burst", "100000", "--turn-timeout", "3600",
+             "--idle-timeout", "3600", "--bcrypt-rounds", str(args.bcrypt_rounds), *flags]
+    if nodes:
+        return ClusterProcess(int(nodes), *flags, cpu=SERVER_CPU)
+    return ArenaProcess(*flags, cpu=SERVER_CPU)
 
 
-def generate(server: ServerProcess, args: argparse.Namespace) -> list[dict[str, Any]]:
+def relay_share(server: ServerProcess | ClusterProcess) -> float | None:
+    """The share of the clients' sockets that a node relayed to another
+    (a relayed socket is opened twice: by the client, then by the relay)."""
+    if not isinstance(server, ArenaProcess | ClusterProcess):
+        return None
+    counts = server.metrics()
+    relayed = counts["arena_relayed_sockets_total"]
+    return relayed / (counts["arena_sockets_total"] - relayed)
+
+
+def generate(server: ServerProcess | ClusterProcess, args: argparse.Namespace
+             ) -> list[dict[str, Any]]:
     """Run the generator against ``server``; its JSON lines, one per window."""
     command = ["taskset", "-c", str(GENERATOR_CPU), str(NODE), str(PEER / "generator.mjs"),
-               "--target", server.name, "--url", server.url,
+               "--target", server.name, "--url", ",".join(server.urls),
                "--matches", str(args.matches), "--spectators", str(args.spectators),
                "--rates", args.rates, "--seconds", str(args.seconds),
                "--warmup", str(args.warmup), "--target-score", str(args.target_score),
@@ -117,7 +144,11 @@ def generate(server: ServerProcess, args: argparse.Namespace) -> list[dict[str, 
         command += ["--storm", str(args.storm)]
     done = subprocess.run(command, cwd=PEER, stdout=subprocess.PIPE, text=True, check=True,
                           preexec_fn=die_with_parent)
-    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    share = relay_share(server)
+    for row in rows:
+        row["relayed_share"] = share
+    return rows
 
 
 def median(values: list[Any]) -> float:

@@ -26,6 +26,8 @@ class SocketCounts:
 
     #: sockets between ``open`` and ``on_close``
     open: int = 0
+    #: sockets opened since start (a relayed socket counts on both nodes)
+    opened: int = 0
     #: client frames received (before the rate limit)
     frames_in: int = 0
     #: sockets closed for reading too slowly (1008)
@@ -39,6 +41,7 @@ class SocketCounts:
     def lines(self) -> list[str]:
         return [
             "# TYPE arena_sockets gauge", f"arena_sockets {self.open}",
+            "# TYPE arena_sockets_total counter", f"arena_sockets_total {self.opened}",
             "# TYPE arena_frames_in_total counter", f"arena_frames_in_total {self.frames_in}",
             "# TYPE arena_slow_reader_closes_total counter",
             f"arena_slow_reader_closes_total {self.slow_closes}",

@@ -97,6 +97,7 @@ class MatchSocket(WebSocketHandler):
             return
         self.counted = True
         self.ctx.sockets.open += 1
+        self.ctx.sockets.opened += 1
         # Frames are small and must go at once: no Nagle delay behind an unacknowledged one.
         self.set_nodelay(True)
         if self.ctx.config.socket_send_buffer:

@@ -16,7 +16,7 @@ import WebSocket from "ws";
 export function parseOptions(extra = {}) {
   const shared = {
     target: { type: "string" },
-    url: { type: "string" },
+    url: { type: "string" }, // several, comma-separated: the nodes of one cluster
     matches: { type: "string", default: "1000" },
     spectators: { type: "string", default: "2" },
     seconds: { type: "string", default: "20" },
@@ -26,10 +26,12 @@ export function parseOptions(extra = {}) {
     pids: { type: "string", default: "" },
   };
   const { values } = parseArgs({ options: { ...shared, ...extra } });
+  const bases = values.url.split(",").map((url) => url.replace(/\/$/, ""));
   return {
     opts: values,
     target: values.target,
-    base: values.url.replace(/\/$/, ""),
+    base: bases[0],
+    bases,
     matches: Number(values.matches),
     spectators: Number(values.spectators),
     sockets: Number(values.matches) * (2 + Number(values.spectators)),
@@ -185,12 +187,17 @@ export async function pool(items, limit, work) {
 /**
  * Arena: each table's users signed up once (``prepare``); ``open`` creates a
  * match of ``game`` over REST, attaches every seat's socket, and joins,
- * readies and starts it over the protocol.
+ * readies and starts it over the protocol.  Given several ``bases`` (the
+ * nodes of a cluster), table i is set up through node i mod N and its n-th
+ * socket opened on node (i + n) mod N: the sockets spread over the nodes the
+ * way a proxy with no notion of matches would spread them, most of them on a
+ * node other than the match's.
  */
-export function arenaDriver({ base, game, targetScore, spectators, password }) {
-  const wsBase = base.replace(/^http/, "ws");
+export function arenaDriver({ bases, game, targetScore, spectators, password }) {
+  const baseOf = (table, n = 0) => bases[(table.index + n) % bases.length];
   return {
     async prepare(table) {
+      const base = baseOf(table);
       table.tokens = [];
       for (let n = 0; n < 2 + spectators; n += 1) {
         const credentials = { username: `g${process.pid}_${table.index}_${n}`, password };
@@ -200,11 +207,12 @@ export function arenaDriver({ base, game, targetScore, spectators, password }) {
     },
 
     async open(table) {
-      const created = await http(base, "/api/ongoing_matches/",
+      const created = await http(baseOf(table), "/api/ongoing_matches/",
                                  { game, target_score: targetScore }, table.tokens[0]);
-      const url = `${wsBase}/ws/matches/${created.id}`;
+      const path = `/ws/matches/${created.id}`;
       const socks = await Promise.all(table.seats.map((seat, n) => JsonSock.open(
-        table, seat, url, { Authorization: `Token ${table.tokens[n]}` })));
+        table, seat, baseOf(table, n).replace(/^http/, "ws") + path,
+        { Authorization: `Token ${table.tokens[n]}` })));
       table.socks = socks;
       await Promise.all(socks.map((sock) => sock.next((f) => f.type === "snapshot", "snapshot")));
       const steps = [[socks[1], { type: "join", role: "challenger" }], [socks[1], { type: "ready" }],

@@ -30,7 +30,7 @@ import {
 } from "./common.mjs";
 
 const {
-  opts, target: TARGET, base: URL_BASE, matches: MATCHES, spectators: SPECTATORS,
+  opts, target: TARGET, base: URL_BASE, bases: URL_BASES, matches: MATCHES, spectators: SPECTATORS,
   sockets: SOCKETS, pids: PIDS,
 } = parseOptions({ rates: { type: "string", default: "1" },
                    storm: { type: "string", default: "0" } });
@@ -63,7 +63,7 @@ const relay = {
 };
 
 const DRIVER = {
-  arena: () => arenaDriver({ base: URL_BASE, game: "rps", targetScore: TARGET_SCORE,
+  arena: () => arenaDriver({ bases: URL_BASES, game: "rps", targetScore: TARGET_SCORE,
                              spectators: SPECTATORS, password: PASSWORD }),
   relay: () => relay,
   colyseus: () => colyseusDriver({ base: URL_BASE, room: "rps", targetScore: TARGET_SCORE }),
