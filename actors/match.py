@@ -51,6 +51,7 @@ from actors.messages import (
     Detach,
     Frame,
     Socket,
+    Stop,
     Tick,
     Timeout,
     error_frame,
@@ -125,6 +126,8 @@ class MatchActor:
         #: The clock was restarted by the command being handled: its events say so.
         self.clock_changed = False
         self.finished = False
+        #: Set by ``stop(drain=True)``: the actor stops once it reaches it.
+        self.stopping: Stop | None = None
         self.task: asyncio.Task[None] | None = None
         #: Users being released from this match off the actor's turn, by id; a
         #: claim for one of them waits for it (``claim_off_turn``).
@@ -179,23 +182,37 @@ class MatchActor:
         """Messages waiting in the mailbox (``arena_mailbox_depth``)."""
         return self.mailbox.qsize()
 
-    def stop(self, code: int = 1001,
-             reason: str = "Server shutting down") -> asyncio.Task[None] | None:
-        """Stop the actor where it stands (server shutdown): close its sockets
-        with ``code``, drop its timers and cancel its coroutine, which is
-        returned to be awaited.  Nothing is stored: the journal and the
-        ongoing document already hold every state a client has seen."""
+    def stop(self, code: int = 1001, reason: str = "Server shutting down", *,
+             drain: bool = False) -> asyncio.Task[None] | None:
+        """Stop the actor (server shutdown): close its sockets with ``code``,
+        drop its timers and end its coroutine, which is returned to be
+        awaited.  Nothing is stored: the journal and the ongoing document
+        already hold every state a client has seen.
+
+        At once, by default; with ``drain`` (the match is handed to another
+        node) once the messages already in the mailbox are handled, so that
+        every command received gets its answer here, and a command that
+        arrives meanwhile is refused with ``unavailable`` rather than lost."""
+        if drain and self.task is not None and not self.finished:
+            if self.stopping is None:
+                self.stopping = Stop(code, reason)
+                self.mailbox.put_nowait(self.stopping)
+            return self.task
+        self.halt(code, reason)
+        if self.task is not None:
+            self.task.cancel()
+        return self.task
+
+    def halt(self, code: int, reason: str) -> None:
+        """Close the sockets with ``code`` and take nothing more in."""
         for socket in list(self.sockets.values()):
             socket.close(code, reason)
         self.finished = True
         self.cancel_timers()
         self.stop_ticking()
-        if self.task is not None:
-            self.task.cancel()
-        return self.task
 
     def post(self, message: Any) -> None:
-        if self.finished:
+        if self.finished or self.stopping is not None:
             self.turn_away(message)
         else:
             self.mailbox.put_nowait(message)
@@ -210,7 +227,13 @@ class MatchActor:
         elif isinstance(message, Checkpoint) and not message.reply.done():
             message.reply.set_result(None)  # nothing left to keep
         elif isinstance(message, Attach):
-            message.socket.close(4404, "No such match")
+            if self.stopping is not None:  # moving: the next owner has it
+                message.socket.close(self.stopping.code, self.stopping.reason)
+            else:
+                message.socket.close(4404, "No such match")
+        elif isinstance(message, Frame) and self.stopping is not None:
+            self.reply_error(message.socket, message.message, "unavailable",
+                             "The match is moving to another server; send that again.")
 
     async def run(self) -> None:
         try:
@@ -225,6 +248,9 @@ class MatchActor:
         while not self.finished:
             message = held if held is not None else await self.mailbox.get()
             held = None
+            if isinstance(message, Stop):
+                self.halt(message.code, message.reason)  # what was ahead is answered
+                break
             batch = [message]
             if self.batchable(message):
                 while len(batch) < BATCH_LIMIT and not self.mailbox.empty():

@@ -61,6 +61,15 @@ class Frame:
 
 
 @dataclass
+class Stop:
+    """Handle what is ahead in the mailbox, then stop, closing the sockets with
+    ``code`` (a handover to another node: ``MatchActor.stop``)."""
+
+    code: int
+    reason: str
+
+
+@dataclass
 class Claimed:
     """A ``join``'s claim on its user, made off the actor's turn (``ok``: the user
     was in no match and is now in this one, ``user`` their document; ``failed``:

@@ -5,6 +5,13 @@ Every ``HEARTBEAT`` seconds the node writes that it is alive
 (``arena_cluster_nodes``).  The lease is well under the grace period
 (``--grace-period``, 30 s), so that a node that dies is known to be gone
 while the players of its matches may still come back.
+
+A node cut off from the database is taken for gone by the others once its
+lease runs out, and they take its matches over; it must not run them on
+beside them.  So a node whose heartbeats have not landed for ``FENCE``
+seconds (most of the lease) *fences* itself: it stops its actors, their
+sockets closing with 1012 so their clients reconnect, and once a heartbeat
+lands again it runs those of its matches that nobody took over meanwhile.
 """
 
 from __future__ import annotations
@@ -15,15 +22,19 @@ import logging
 import socket
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from actors.metrics import gauge
+from actors.metrics import counter, gauge
 from store import Store
 
 log = logging.getLogger("arena.node")
 
 HEARTBEAT = 1.0
 LEASE = 5.0
+#: A node whose last heartbeat to land was sent this long ago stops its
+#: matches; the rest of the lease is the margin for the others' clocks.
+FENCE = LEASE - 2 * HEARTBEAT
 #: A node not heard from for this long has its document dropped.
 FORGET_AFTER = 3600.0
 
@@ -51,6 +62,13 @@ def node_id(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+Hook = Callable[[], Awaitable[None]]
+
+
+async def _nothing() -> None:
+    pass
+
+
 class Node:
     def __init__(self, store: Store, name: str, node_id: str) -> None:
         self.store = store
@@ -60,25 +78,50 @@ class Node:
         self.url = ""
         self.started = time.time()
         self.live_nodes = 0
+        #: Whether the node has stopped its matches, cut off from the database.
+        self.fenced = False
+        self.fences = 0
         self.task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Say this node is here, then keep saying it until ``stop``."""
+    async def start(self, fence: Hook = _nothing, unfence: Hook = _nothing) -> None:
+        """Say this node is here, then keep saying it until ``stop``; ``fence``
+        is awaited when heartbeats stop landing for ``FENCE`` seconds, and
+        ``unfence`` when one lands again."""
         await self.beat()
         await self.store.nodes.forget_before(time.time() - FORGET_AFTER)
-        self.task = asyncio.get_running_loop().create_task(self.run(), name="heartbeat")
+        self.task = asyncio.get_running_loop().create_task(self.run(fence, unfence),
+                                                           name="heartbeat")
 
     async def beat(self) -> None:
         await self.store.nodes.beat(self.id, self.name, self.url, self.started)
         self.live_nodes = len(await self.store.nodes.live(LEASE))
 
-    async def run(self) -> None:
+    async def run(self, fence: Hook, unfence: Hook) -> None:
+        landed = time.monotonic()  # when the last heartbeat that landed was sent
         while True:
             await asyncio.sleep(HEARTBEAT)
+            sent = time.monotonic()
+            # a database that does not answer holds a write for as long as it
+            # likes: give up on this one when the fence is due, or after a beat
+            limit = landed + FENCE - sent if not self.fenced else HEARTBEAT
             try:
-                await self.beat()
-            except Exception:
-                log.exception("heartbeat of %s failed", self.name)
+                await asyncio.wait_for(self.beat(), max(limit, 0.05))
+            except Exception as error:
+                log.warning("heartbeat of %s failed: %r", self.name, error)
+            else:
+                landed = sent
+                if self.fenced:
+                    log.warning("%s reaches the database again", self.name)
+                    self.fenced = False
+                    await unfence()
+                continue
+            if not self.fenced and time.monotonic() - landed >= FENCE:
+                log.error("%s has not reached the database for %.1f s: stopping its matches",
+                          self.name, time.monotonic() - landed)
+                self.fenced = True
+                self.fences += 1
+                self.live_nodes = 0
+                await fence()
 
     async def others_alive(self) -> bool:
         """Whether other nodes are alive now (to take this one's matches over)."""
@@ -102,4 +145,6 @@ class Node:
 
     def collect(self) -> list[str]:
         return [*gauge("arena_cluster_nodes", self.live_nodes),
+                *gauge("arena_node_fenced", int(self.fenced)),
+                *counter("arena_node_fences_total", self.fences),
                 "# TYPE arena_node_info gauge", f'arena_node_info{{name="{self.name}"}} 1']

@@ -161,13 +161,18 @@ class Registry:
         journaled = await self.store.journal.latest(owner)
         taken = 0
         for checkpoint in docs:
+            if int(checkpoint["id"]) in self.actors:
+                continue  # running here already (created while the node was fenced)
             newer = journaled.get(int(checkpoint["id"]))
             doc = newer if newer is not None and newer["seq"] > checkpoint["seq"] else checkpoint
             doc = {**doc, "owner": self.owner}
+            # read first, so the actor runs the moment the match is this
+            # node's: a socket relayed here as soon as it is must find it
+            users = await self.participants(doc) if doc.get("phase", "live") == "live" else {}
             if not await self.store.matches.take(doc, checkpoint):
                 continue  # another node took it first
             taken += 1
-            await self.revive(doc)
+            await self.revive(doc, users)
         if owner != self.owner and not await self.store.matches.owned_by(owner):
             await self.store.journal.drop(owner)
             await self.store.nodes.leave(owner)
@@ -175,8 +180,14 @@ class Registry:
             log.warning("took over %d matches of node %s", taken, owner or "(before nodes)")
         return taken
 
-    async def revive(self, doc: dict[str, Any]) -> None:
-        """Run a restored or taken-over match (or finish its ending)."""
+    async def participants(self, doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """The user documents of the match's host, challenger and spectators, by id."""
+        ids = [doc["host_id"], doc["challenger_id"], *doc["spectator_ids"]]
+        return await self.store.users.by_ids([i for i in ids if i])
+
+    async def revive(self, doc: dict[str, Any], users: dict[str, dict[str, Any]]) -> None:
+        """Run a restored or taken-over match, whose participants are ``users``
+        (or finish its ending)."""
         phase = doc.get("phase", "live")
         if phase == "ending":
             log.warning("match %s: completing an interrupted ending", doc["id"])
@@ -184,8 +195,6 @@ class Registry:
         elif phase == "cancelling":
             await finish_cancelling(self.store, doc)
         else:
-            ids = [doc["host_id"], doc["challenger_id"], *doc["spectator_ids"]]
-            users = await self.store.users.by_ids([i for i in ids if i])
             actor = MatchActor(doc, users, self)
             self.actors[int(doc["id"])] = actor
             actor.start(restored=True)
@@ -247,10 +256,29 @@ class Registry:
             except Exception:
                 log.exception("checkpoint failed")
 
+    async def fence(self) -> None:
+        """This node has lost the database for most of its lease and will be
+        taken for gone: stop every actor now, before another node takes its
+        match over (the sockets get 1012 and reconnect, through whichever
+        node, to the match's next owner).  Nothing is stored, as at a
+        shutdown: what the clients saw is stored already."""
+        actors = list(self.actors.values())
+        self.actors.clear()
+        tasks = [task for actor in actors
+                 if (task := actor.stop(1012, "Service restart: reconnect")) is not None]
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def unfence(self) -> None:
+        """The database answers again: run the matches still held by this
+        node (those no other node took over while it was cut off)."""
+        taken = await self.take_over(self.owner)
+        log.warning("back in touch with the database: running %d matches again", taken)
+
     async def shutdown(self, *, handing_over: bool = False) -> None:
-        """Stop every actor where it stands (sockets get 1001, or 1012 when
-        ``handing_over``: other nodes take the matches over, and the clients
-        reconnect to them)."""
+        """Stop every actor where it stands (sockets get 1001), or when
+        ``handing_over`` (other nodes take the matches over) once it has
+        answered the commands it has received: sockets get 1012 and reconnect
+        to the next owner, those relayed from another node by themselves."""
         for task in (self.watcher, self.checkpointer):
             if task is not None:
                 task.cancel()
@@ -258,7 +286,8 @@ class Registry:
         actors = list(self.actors.values())
         code, reason = (1012, "Service restart: reconnect") if handing_over else (
             1001, "Server shutting down")
-        tasks = [task for actor in actors if (task := actor.stop(code, reason)) is not None]
+        tasks = [task for actor in actors
+                 if (task := actor.stop(code, reason, drain=handing_over)) is not None]
         await asyncio.gather(*tasks, return_exceptions=True)
         # claims and releases under way finish before the store closes
         await asyncio.gather(*(task for actor in actors for task in list(actor.background)),

@@ -73,7 +73,8 @@ class Arena:
         try:
             await store.ensure_indexes()
             await store.migrate()
-            await node.start()  # first: a node starting after this one sees it alive
+            # first: a node starting after this one sees it alive
+            await node.start(fence=registry.fence, unfence=registry.unfence)
             others = {n["_id"] for n in await store.nodes.live(LEASE)} - {node.id}
             await registry.restore(others)
             registry.watch_nodes()

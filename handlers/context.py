@@ -37,6 +37,8 @@ class SocketCounts:
     #: sockets relayed, and REST requests forwarded, to the node holding their match
     relayed: int = 0
     forwarded: int = 0
+    #: relayed sockets that followed their match to its next owner
+    moved: int = 0
 
     def lines(self) -> list[str]:
         return [
@@ -48,6 +50,8 @@ class SocketCounts:
             "# TYPE arena_relayed_sockets gauge", f"arena_relayed_sockets {self.relays}",
             "# TYPE arena_relayed_sockets_total counter",
             f"arena_relayed_sockets_total {self.relayed}",
+            "# TYPE arena_relayed_sockets_moved_total counter",
+            f"arena_relayed_sockets_moved_total {self.moved}",
             "# TYPE arena_forwarded_requests_total counter",
             f"arena_forwarded_requests_total {self.forwarded}",
         ]

@@ -19,10 +19,17 @@ sans-I/O core instead:
   say) go out in one write.  Tornado's ``write_message`` frames the text again
   for each socket and makes a future and a task per frame.
 
+A relay's socket to another node (``handlers.relay``) reads its server's
+frames the same way (``UpstreamProtocol``: the parser in its unmasked,
+server-frames mode, messages handed to a callback), and writes them masked
+through Tornado, as a client must: it reads every event of its match and
+writes only what its one client sends.
+
 This module is the only one that touches Tornado's internals: it overrides
 ``WebSocketProtocol13._receive_frame_loop`` and calls ``_handle_message``,
 ``_run_callback``, ``_abort`` and ``tornado.util._websocket_mask`` (the
-native unmasking).  The tests drive it with a real client library and with
+native unmasking), and builds a client connection as ``websocket_connect``
+does (``_RequestProxy``).  The tests drive it with a real client library and with
 hand-made malformed frames, so a Tornado release that moves them fails the
 tests rather than the server.
 """
@@ -31,11 +38,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from typing import Any
 
+from tornado.httpclient import HTTPRequest, _RequestProxy  # type: ignore[attr-defined]
+from tornado.httputil import HTTPHeaders
 from tornado.iostream import StreamClosedError
 from tornado.util import _websocket_mask  # type: ignore[attr-defined]
-from tornado.websocket import WebSocketProtocol13
+from tornado.websocket import WebSocketClientConnection, WebSocketProtocol, WebSocketProtocol13
 
 from handlers.rfc6455 import Control, Event, Parser
 
@@ -177,3 +187,28 @@ class FrameProtocol(WebSocketProtocol13):
         self.flush()  # what was queued before the close goes out before it
         super().close(code, reason)
 
+
+
+class UpstreamProtocol(FrameProtocol):
+    """The client end of a socket to another server: its unmasked frames read
+    through ``Parser``; what it writes is masked by Tornado's ``write_message``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.parser = Parser(self.params.max_message_size, _websocket_mask, masked=False)
+
+
+class UpstreamConnection(WebSocketClientConnection):
+    def get_websocket_protocol(self) -> WebSocketProtocol:
+        return UpstreamProtocol(self, mask_outgoing=True, params=self.params)
+
+
+async def connect_upstream(request: HTTPRequest,
+                           on_message: Callable[[str | bytes | None], None]
+                           ) -> WebSocketClientConnection:
+    """``tornado.websocket.websocket_connect`` reading through ``UpstreamProtocol``;
+    every message goes to ``on_message``, then ``None`` once the socket closes."""
+    request.headers = HTTPHeaders(request.headers)  # as websocket_connect does
+    with_defaults = _RequestProxy(request, HTTPRequest._DEFAULTS)
+    connection = UpstreamConnection(with_defaults, on_message_callback=on_message)  # type: ignore[arg-type]
+    return await connection.connect_future

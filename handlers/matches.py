@@ -18,7 +18,7 @@ from actors.views import completed_view
 from handlers import errors
 from handlers.base import BaseHandler
 from handlers.openapi import BOOLEAN, INTEGER, PAGING, STRING, operation, optional
-from handlers.relay import HEADER, forward, gather, owner_url, relayed
+from handlers.relay import HEADER, find_owner, forward, gather, relayed
 from handlers.request import SAFE_INTEGER
 from store.matches import COMPLETED_ORDERINGS
 
@@ -46,10 +46,10 @@ class MatchHandler(BaseHandler):
         actor = self.registry.get(int(match_id)) if match_id.isdigit() else None
         if actor is not None and actor.live:
             return actor
-        url = await owner_url(self.ctx, self, int(match_id)) if match_id.isdigit() else None
-        if url is None:
+        owner = await find_owner(self.ctx, self, int(match_id)) if match_id.isdigit() else None
+        if owner is None:
             raise errors.not_found()
-        await forward(self.ctx, self, url)
+        await forward(self.ctx, self, owner.url)
         return None
 
 

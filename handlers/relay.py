@@ -26,14 +26,16 @@ import hmac
 import json
 import logging
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
-from tornado.websocket import WebSocketClientConnection, websocket_connect
+from tornado.websocket import WebSocketClientConnection
 
-from actors.node import LEASE
+from actors.node import HEARTBEAT, LEASE
 from handlers import errors
 from handlers.context import AppContext
+from handlers.frames import connect_upstream
 
 if TYPE_CHECKING:
     from tornado.web import RequestHandler
@@ -67,16 +69,26 @@ def relayed(secret: bytes, value: str | None) -> bool:
     return fresh and hmac.compare_digest(signature, expected)
 
 
-async def owner_url(ctx: AppContext, handler: RequestHandler, match_id: int) -> str | None:
-    """Where the node holding live match ``match_id`` listens, when it is
-    another live node and the request was not passed on already."""
+@dataclass(frozen=True)
+class Owner:
+    """Another live node holding a match: where it listens, and the match's
+    ``(owner, tenure)`` when it was looked up (which holding of it this is)."""
+
+    url: str
+    holding: tuple[str, str]
+
+
+async def find_owner(ctx: AppContext, handler: RequestHandler, match_id: int) -> Owner | None:
+    """The node holding live match ``match_id``, when it is another live node
+    and the request was not passed on already."""
     if relayed(ctx.secret, handler.request.headers.get(HEADER)):
         return None
     assert ctx.registry is not None
-    owner = await ctx.store.matches.owner_of(match_id)
-    if not owner or owner == ctx.registry.owner:
+    holding = await ctx.store.matches.holding(match_id)
+    if holding is None or not holding[0] or holding[0] == ctx.registry.owner:
         return None
-    return await ctx.store.nodes.url_of(owner, LEASE)
+    url = await ctx.store.nodes.url_of(holding[0], LEASE)
+    return Owner(url, holding) if url else None
 
 
 def passed_headers(ctx: AppContext, handler: RequestHandler) -> dict[str, str]:
@@ -126,41 +138,112 @@ async def gather(ctx: AppContext, handler: RequestHandler) -> list[Any]:
     return items
 
 
-class Relay:
-    """One client socket copied to and from the same socket on the owner."""
+#: How long a relayed socket whose match is being handed over waits for the
+#: next owner before it gives up and closes with 1012.
+HANDOVER_WAIT = LEASE + 2 * HEARTBEAT
+#: The frames that carry a ``seq`` right after their type.
+SEQUENCED = ('{"type":"event","seq":', '{"type":"snapshot","seq":')
 
-    def __init__(self, client: MatchSocket, url: str) -> None:
+
+def seq_of(frame: str) -> int:
+    return int(frame.partition('"seq":')[2].partition(",")[0])
+
+
+class Relay:
+    """One client socket copied to and from the same socket on the owner.
+
+    When the owner hands the match over (it stops, closing with 1012), the
+    relay stays open: it waits for the next owner (``HANDOVER_WAIT``),
+    opens the socket there, sends again what the client sent before its
+    first snapshot (an ``auth`` frame), and passes on what the client sent
+    meanwhile.  Of what the new owner says up to its snapshot, only the
+    snapshot goes through, and only when it is newer than the client's last
+    event (as it is when the return made an event: ``reconnected``): the
+    client's socket stays open, every command it sent is answered, and its
+    frames go on in ``seq`` order, a snapshot standing in for the events of
+    the move."""
+
+    def __init__(self, client: MatchSocket, owner: Owner) -> None:
         self.client = client
-        self.url = url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+        self.owner = owner
         self.upstream: WebSocketClientConnection | None = None
-        self.pending: list[str | bytes] | None = []  # what the client sent before it was open
+        self.pending: list[str | bytes] | None = []  # what the client sent while unconnected
+        self.preamble: list[str | bytes] = []  # what it sent before its first snapshot
+        self.seen: str | None = None  # the last frame with a ``seq`` passed to the client
+        #: the new owner's greeting is being read: only a snapshot may pass
+        self.greeting = False
+        self.ended: asyncio.Future[None] | None = None  # the upstream closed
         self.closed = False
 
     async def run(self, match_id: str) -> None:
         client = self.client
-        try:
-            self.upstream = await websocket_connect(HTTPRequest(
-                f"{self.url}/ws/matches/{match_id}",
-                headers=passed_headers(client.ctx, client), connect_timeout=5,
-                request_timeout=10))
-        except Exception as error:
-            log.warning("relay of match %s to %s failed: %r", match_id, self.url, error)
-            client.close(1012, "The match's server is unreachable; reconnect")
+        while True:
+            url = self.owner.url.replace("http", "ws", 1)
+            self.ended = asyncio.get_running_loop().create_future()
+            self.greeting = again = self.seen is not None
+            try:
+                upstream = await connect_upstream(HTTPRequest(
+                    f"{url}/ws/matches/{match_id}", headers=passed_headers(client.ctx, client),
+                    connect_timeout=5, request_timeout=10), self.on_upstream)
+            except Exception as error:
+                log.warning("relay of match %s to %s failed: %r", match_id, url, error)
+                client.close(1012, "The match's server is unreachable; reconnect")
+                return
+            if self.closed:  # the client left meanwhile
+                upstream.close()
+                return
+            for message in (self.preamble if again else []) + (self.pending or []):
+                upstream.write_message(message, binary=isinstance(message, bytes))
+            self.upstream, self.pending = upstream, None
+            await self.ended
+            self.upstream, self.pending = None, []
+            if upstream.close_code == 1012 and not self.closed and await self.moved(match_id):
+                client.ctx.sockets.moved += 1
+                continue
+            client.close(upstream.close_code or 1012, upstream.close_reason or "")
             return
-        if self.closed:  # the client left meanwhile
-            self.upstream.close()
+
+    def on_upstream(self, message: str | bytes | None) -> None:
+        """What the owner sent: passed to the client (``None``: it closed)."""
+        if message is None:
+            if self.ended is not None and not self.ended.done():
+                self.ended.set_result(None)
             return
-        for message in self.pending or ():
-            self.upstream.write_message(message, binary=isinstance(message, bytes))
-        self.pending = None
-        while (message := await self.upstream.read_message()) is not None:
-            if isinstance(message, str) and message.startswith('{"type":"state"'):
-                client.send_state(message)  # the newest only, for a reader behind
-            else:
-                client.send(message)
-        client.close(self.upstream.close_code or 1012, self.upstream.close_reason or "")
+        client = self.client
+        if isinstance(message, str) and message.startswith('{"type":"state"'):
+            client.send_state(message)  # the newest only, for a reader behind
+            return
+        if self.greeting:  # from a new owner: only a snapshot the client lacks
+            if not (isinstance(message, str) and message.startswith(SEQUENCED[1])):
+                return
+            self.greeting = False
+            assert self.seen is not None
+            if seq_of(message) <= seq_of(self.seen):
+                return
+        if isinstance(message, str) and message.startswith(SEQUENCED):
+            self.seen = message
+        client.send(message)
+
+    async def moved(self, match_id: str) -> bool:
+        """Wait for the match to be held anew (by another node, or this one,
+        or its owner come back); whether it was, within ``HANDOVER_WAIT``."""
+        ctx = self.client.ctx
+        deadline = time.monotonic() + HANDOVER_WAIT
+        while time.monotonic() < deadline and not self.closed:
+            holding = await ctx.store.matches.holding(int(match_id))
+            if holding is None:
+                return False  # over: a fresh socket finds out why
+            if holding != self.owner.holding and holding[0]:
+                url = await ctx.store.nodes.url_of(holding[0], LEASE)
+                if url:
+                    self.owner = Owner(url, holding)
+                    return True
+            await asyncio.sleep(0.1)
+        return False
 
     def forward(self, message: str | bytes) -> None:
+        if self.seen is None:
+            self.preamble.append(message)
         if self.pending is not None:
             self.pending.append(message)
         elif self.upstream is not None:
@@ -170,4 +253,3 @@ class Relay:
         self.closed = True
         if self.upstream is not None:
             self.upstream.close()
-

@@ -4,7 +4,8 @@ This module knows nothing of sockets, Tornado or asyncio (the shape
 python-websockets gives its protocol core).  ``handlers.frames`` is the thin
 adapter that feeds it what the connection reads and writes what it frames.
 
-- ``Parser`` takes the bytes a server reads from one client, in pieces of
+- ``Parser`` takes the bytes a server reads from one client (or, with
+  ``masked=False``, a client from its server), in pieces of
   any size, and returns each complete message (``str`` for text, ``bytes``
   for binary, fragments reassembled) and each control frame (``Control``).
   It checks what RFC 6455 asks of a client: frames masked, no reserved bits
@@ -88,15 +89,20 @@ class Parser:
         "fragments",
         "fragments_opcode",
         "limit",
+        "mask_size",
         "needed",
         "unmask",
         "violation",
     )
 
     def __init__(self, max_message_size: int,
-                 unmask: Callable[[bytes, bytes], bytes] = apply_mask) -> None:
+                 unmask: Callable[[bytes, bytes], bytes] = apply_mask, *,
+                 masked: bool = True) -> None:
+        """``masked``: the frames come from a client, masked, as RFC 6455 has
+        them (``False``: from a server, never masked)."""
         self.limit = max_message_size
         self.unmask = unmask
+        self.mask_size = 4 if masked else 0
         self.buffer = b""  # the start of a frame that has not fully arrived
         self.fragments: bytearray | None = None  # the message being reassembled
         self.fragments_opcode = TEXT
@@ -118,7 +124,7 @@ class Parser:
                 header, second = data[position], data[position + 1]
                 self._check_start(header, second)
                 length = second & 0x7F
-                start = position + 6  # after the 2 header bytes and the 4 mask bytes
+                start = position + 2 + self.mask_size  # after the header and the mask
                 if length == 126:
                     start += 2
                     if end < start:
@@ -136,7 +142,8 @@ class Parser:
                 if stop > end:
                     self.needed = stop - end
                     break
-                payload = self.unmask(data[start - 4:start], data[start:stop])
+                payload = (self.unmask(data[start - 4:start], data[start:stop])
+                           if self.mask_size else data[start:stop])
                 position = stop
                 event = self._frame(header, payload)
                 if event is not None:
@@ -153,8 +160,9 @@ class Parser:
     def _check_start(self, header: int, second: int) -> None:
         """Refuse a frame on its first two bytes, before waiting for any more."""
         opcode = header & 0x0F
-        if not second & 0x80:
-            raise ProtocolViolation(PROTOCOL_ERROR, "Client frames must be masked")
+        if bool(second & 0x80) != bool(self.mask_size):
+            raise ProtocolViolation(PROTOCOL_ERROR, "Client frames must be masked"
+                                    if self.mask_size else "Server frames must not be masked")
         if header & 0x70:
             raise ProtocolViolation(PROTOCOL_ERROR, "Reserved bits set")
         if opcode & 0x08:

@@ -25,7 +25,7 @@ from actors.registry import Registry
 from handlers.base import identify, user_for_token
 from handlers.context import AppContext
 from handlers.frames import FrameProtocol
-from handlers.relay import HEADER, Relay, owner_url, relayed
+from handlers.relay import HEADER, Owner, Relay, find_owner, relayed
 from handlers.rfc6455 import text_frame
 
 AUTH_TIMEOUT = 10.0
@@ -45,7 +45,7 @@ class MatchSocket(WebSocketHandler):
         self.violations = 0
         self.auth_timer: object | None = None
         #: where the node holding the match listens, when it is not this one
-        self.owner_url: str | None = None
+        self.owner: Owner | None = None
         self.relay: Relay | None = None
 
     @property
@@ -58,8 +58,8 @@ class MatchSocket(WebSocketHandler):
     async def prepare(self) -> None:
         match_id = self.path_kwargs.get("match_id", "")
         if match_id.isdigit() and self.registry.get(int(match_id)) is None:
-            self.owner_url = await owner_url(self.ctx, self, int(match_id))
-            if self.owner_url is not None:
+            self.owner = await find_owner(self.ctx, self, int(match_id))
+            if self.owner is not None:
                 return  # the owner authenticates; this node only copies frames
         identity = await identify(self, self.ctx)
         self.bad_credentials = identity.bad_token
@@ -104,8 +104,8 @@ class MatchSocket(WebSocketHandler):
             stream = self.ws_connection.stream  # type: ignore[union-attr]
             stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF,
                                      self.ctx.config.socket_send_buffer)
-        if self.owner_url is not None:
-            self.relay = Relay(self, self.owner_url)
+        if self.owner is not None:
+            self.relay = Relay(self, self.owner)
             self.ctx.sockets.relays += 1
             self.ctx.sockets.relayed += 1
             IOLoop.current().add_callback(self.relay.run, match_id)

@@ -107,10 +107,12 @@ class MatchRepository:
             match)
         return result.matched_count == 1
 
-    async def owner_of(self, match_id: int) -> str | None:
-        """The node holding the ongoing match (``None``: no such match, or none)."""
-        match = await self.ongoing.find_one({"_id": match_key(match_id)}, {"owner": 1})
-        return match.get("owner") if match else None
+    async def holding(self, match_id: int) -> tuple[str, str] | None:
+        """Who holds the ongoing match, and which holding of it this is:
+        ``(owner, tenure)``, ``""`` for none; ``None``: no such match."""
+        match = await self.ongoing.find_one({"_id": match_key(match_id)},
+                                            {"owner": 1, "tenure": 1})
+        return (match.get("owner") or "", match.get("tenure") or "") if match else None
 
     async def owned_by(self, owner: str) -> list[Match]:
         """The ongoing matches ``owner`` holds (``""``: those from before nodes,

@@ -19,11 +19,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from actors.node import HEARTBEAT, LEASE
+from actors.node import FENCE, HEARTBEAT, LEASE
 from tests.client import PASSWORD
+from tests.netcut import Link
 from tests.process import ROOT, ServerProcess
 from tests.ws import Peer
 
@@ -59,6 +61,11 @@ def cluster(uri: str, tmp_path: Path, count: int, **env: str) -> Iterator[list[S
             nodes.append(ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
                                        env={"MONGODB_URI": uri, **env}).start())
         yield nodes
+    except BaseException:  # what the nodes logged goes with the failure
+        for node in nodes:
+            sys.stderr.write(f"--- {node.url}\n" + "".join(
+                line for line in node.output if not line.startswith("  ")))
+        raise
     finally:
         for node in nodes:
             node.stop()
@@ -172,25 +179,51 @@ async def seated(node: ServerProcess, match_id: int, token: str) -> Peer:
     return peer
 
 
+async def one_nil(node: ServerProcess, prefix: str
+                  ) -> tuple[dict[str, Any], dict[str, str], Peer, Peer, dict[str, Any]]:
+    """An rps match to 2 created through ``node`` by two new users, started and
+    at 1-0 to the host: the match, the tokens by role, the two players' peers
+    and the ack of the last move."""
+    tokens = {role: account(node, f"{prefix}_{role}") for role in ("host", "challenger")}
+    status, match = node.request("POST", "/api/ongoing_matches/",
+                                 {"game": "rps", "target_score": 2}, token=tokens["host"])
+    assert status == 201
+    host = await seated(node, match["id"], tokens["host"])
+    challenger = await seated(node, match["id"], tokens["challenger"])
+    assert (await challenger.command("join", role="challenger"))["type"] == "ack"
+    assert (await challenger.command("ready"))["type"] == "ack"
+    assert (await host.command("start"))["type"] == "ack"
+    assert (await host.command("move", move={"throw": "rock"}))["type"] == "ack"
+    seen = await challenger.command("move", move={"throw": "scissors"})
+    assert seen["type"] == "ack"
+    return match, tokens, host, challenger, seen
+
+
+async def finish_two_one(node: ServerProcess, match: dict[str, Any], tokens: dict[str, str],
+                         seen: dict[str, Any], prefix: str) -> None:
+    """Both players of ``one_nil``'s match come back through ``node``, find it
+    where they left it, and the host wins it: elo applied once."""
+    host = await Peer.connect(node.url, match["id"], tokens["host"])
+    snapshot = await host.next("snapshot")
+    assert snapshot["seq"] >= seen["seq"]  # nothing seen was lost
+    assert snapshot["state"]["score"] == {"host": 1, "challenger": 0}
+    challenger = await seated(node, match["id"], tokens["challenger"])
+    assert (await host.command("move", move={"throw": "paper"}))["type"] == "ack"
+    assert (await challenger.command("move", move={"throw": "rock"}))["type"] == "ack"
+    ended = await host.next("event", "ended")
+    assert ended["result"]["winner_elo_after_match"] == 1050
+    for role, elo in (("host", 1050), ("challenger", 950)):
+        user = node.request("GET", f"/api/users/{prefix}_{role}/")[1]
+        assert (user["elo"], user["ongoing_match"]) == (elo, None)
+
+
 @pytest.mark.gen_test(timeout=120)
 @pytest.mark.parametrize("how", ["kill", "stop"])
 async def test_the_matches_of_a_node_that_goes_are_taken_over_and_finished(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path, how: str) -> None:
     _, uri = database
     with cluster(uri, tmp_path, 2) as nodes:
-        tokens = {role: account(nodes[0], f"{how}_{role}") for role in ("host", "challenger")}
-        status, match = nodes[0].request("POST", "/api/ongoing_matches/",
-                                         {"game": "rps", "target_score": 2},
-                                         token=tokens["host"])
-        assert status == 201
-        host = await seated(nodes[0], match["id"], tokens["host"])
-        challenger = await seated(nodes[0], match["id"], tokens["challenger"])
-        assert (await challenger.command("join", role="challenger"))["type"] == "ack"
-        assert (await challenger.command("ready"))["type"] == "ack"
-        assert (await host.command("start"))["type"] == "ack"
-        assert (await host.command("move", move={"throw": "rock"}))["type"] == "ack"
-        seen = await challenger.command("move", move={"throw": "scissors"})  # host 1, chall. 0
-        assert seen["type"] == "ack"
+        match, tokens, host, challenger, seen = await one_nil(nodes[0], how)
         assert held_by(nodes[0]) == 1 and held_by(nodes[1]) == 0
         gone = time.monotonic()
         nodes[0].stop(signal.SIGKILL if how == "kill" else signal.SIGTERM)
@@ -199,18 +232,9 @@ async def test_the_matches_of_a_node_that_goes_are_taken_over_and_finished(
         assert wait_for(lambda: held_by(nodes[1]) == 1, LEASE + 5)
         assert time.monotonic() - gone < GRACE  # within the players' grace period
         status, detail = nodes[1].request("GET", f"/api/ongoing_matches/{match['id']}/")
-        assert detail["score"] == {"host": 1, "challenger": 0}  # nothing seen was lost
-        host = await Peer.connect(nodes[1].url, match["id"], tokens["host"])
-        snapshot = await host.next("snapshot")
-        assert snapshot["seq"] >= seen["seq"]
-        challenger = await seated(nodes[1], match["id"], tokens["challenger"])
-        assert (await host.command("move", move={"throw": "paper"}))["type"] == "ack"
-        assert (await challenger.command("move", move={"throw": "rock"}))["type"] == "ack"
-        ended = await host.next("event", "ended")
-        assert ended["result"]["winner_elo_after_match"] == 1050
-        for role, elo in (("host", 1050), ("challenger", 950)):
-            user = nodes[1].request("GET", f"/api/users/{how}_{role}/")[1]
-            assert (user["elo"], user["ongoing_match"]) == (elo, None)
+        assert status == 200  # and nothing seen was lost:
+        assert detail["score"] == {"host": 1, "challenger": 0}
+        await finish_two_one(nodes[1], match, tokens, seen, how)
 
 
 def test_two_survivors_take_each_match_of_a_dead_node_once(
@@ -404,3 +428,135 @@ async def test_an_ending_a_dead_node_left_half_done_is_finished_once_by_another(
             user = nodes[1].request("GET", f"/api/users/{step[:6]}_{role}/")[1]
             assert (user["elo"], user["ongoing_match"]) == (elo, None)
         assert nodes[1].request("GET", f"/api/ongoing_matches/{match['id']}/")[0] == 404
+
+
+def fenced(node: ServerProcess) -> bool:
+    found = re.search(r"^arena_node_fenced (\d+)", node.request_text("/metrics"), re.M)
+    assert found
+    return found.group(1) == "1"
+
+
+def through(link: Link, uri: str) -> str:
+    """``uri`` with its port replaced by the link's."""
+    return re.sub(r":\d+/", f":{link.port}/", uri)
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_a_node_cut_off_from_the_database_stops_its_match_before_it_is_taken_over(
+        database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
+    _, uri = database
+    port = int(re.search(r":(\d+)/", uri).group(1))  # type: ignore[union-attr]
+    with Link(port) as link, cluster(through(link, uri), tmp_path / "cut", 1) as (cut,), \
+            cluster(uri, tmp_path / "other", 1) as (other,):
+        match, tokens, host, challenger, seen = await one_nil(cut, "fence")
+        link.cut()
+        began = time.monotonic()
+        assert await host.closed(LEASE + 5) == 1012  # "reconnect": the match is moving
+        stopped = time.monotonic() - began
+        assert await challenger.closed() == 1012
+        assert held_by(other) == 0  # stopped first, then taken over: never two at once
+        assert stopped <= FENCE + 0.5 and fenced(cut) and held_by(cut) == 0
+        assert wait_for(lambda: held_by(other) == 1, LEASE + 5)
+        assert time.monotonic() - began < GRACE
+        link.heal()
+        assert wait_for(lambda: not fenced(cut), 10)
+        time.sleep(2 * HEARTBEAT)
+        assert (held_by(cut), held_by(other)) == (0, 1)  # it does not take its match back
+        await finish_two_one(cut, match, tokens, seen, "fence")  # relayed to the new owner
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_a_lone_node_cut_off_from_the_database_runs_its_match_again_once_back(
+        database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
+    _, uri = database
+    port = int(re.search(r":(\d+)/", uri).group(1))  # type: ignore[union-attr]
+    with Link(port) as link, cluster(through(link, uri), tmp_path, 1) as (node,):
+        match, tokens, host, challenger, seen = await one_nil(node, "alone")
+        link.cut()
+        assert await host.closed(LEASE + 5) == await challenger.closed() == 1012
+        assert held_by(node) == 0
+        link.heal()
+        assert wait_for(lambda: held_by(node) == 1, 10)
+        await finish_two_one(node, match, tokens, seen, "alone")
+
+
+def counted(node: ServerProcess, name: str) -> int:
+    found = re.search(rf"^{name} (\d+)", node.request_text("/metrics"), re.M)
+    assert found, name
+    return int(found.group(1))
+
+
+async def reply(peer: Peer, frame_id: int) -> dict[str, Any]:
+    """The ack or error answering the frame ``frame_id`` (already sent)."""
+    while True:
+        frame = await peer.read(10)
+        assert frame is not None, f"closed ({peer.close_code}) before the reply"
+        if frame["type"] in ("ack", "error") and frame.get("id") == frame_id:
+            return frame
+
+
+def in_order(peer: Peer) -> bool:
+    """Whether the socket's events came one ``seq`` after another, a snapshot
+    only ever bringing it forward."""
+    last = None
+    for frame in peer.received:
+        if frame["type"] == "snapshot":
+            if last is not None and frame["seq"] < last:
+                return False
+            last = frame["seq"]
+        elif frame["type"] == "event":
+            if last is not None and frame["seq"] != last + 1:
+                return False
+            last = frame["seq"]
+    return True
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_a_node_stopping_hands_its_matches_over_unseen_by_relayed_sockets(
+        database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
+    _, uri = database
+    with cluster(uri, tmp_path, 3) as nodes:
+        tables = []
+        for n in range(3):  # held by node 0, every socket through node 1 or 2
+            tokens = {role: account(nodes[1], f"move{n}_{role}")
+                      for role in ("host", "challenger", "spectator")}
+            match = nodes[0].request("POST", "/api/ongoing_matches/",
+                                     {"game": "rps", "target_score": 2}, token=tokens["host"])[1]
+            peers = {role: await seated(nodes[1 + (k + n) % 2], match["id"], tokens[role])
+                     for k, role in enumerate(tokens)}
+            assert (await peers["challenger"].command("join", role="challenger"))["type"] == "ack"
+            assert (await peers["spectator"].command("join", role="spectator"))["type"] == "ack"
+            assert (await peers["challenger"].command("ready"))["type"] == "ack"
+            assert (await peers["host"].command("start"))["type"] == "ack"
+            assert (await peers["host"].command("move", move={"throw": "rock"}))["type"] == "ack"
+            assert (await peers["challenger"].command(
+                "move", move={"throw": "scissors"}))["type"] == "ack"
+            tables.append((match, peers))
+        assert held_by(nodes[0]) == 3
+
+        for n, (_, peers) in enumerate(tables):  # moves in flight as node 0 stops
+            peers["host"].send({"type": "move", "id": 100 + n, "move": {"throw": "paper"}})
+        assert nodes[0].stop(signal.SIGTERM) == 0
+        for n, (_, peers) in enumerate(tables):
+            answer = await reply(peers["host"], 100 + n)
+            if answer["type"] == "error":  # it reached node 0 as it was stopping
+                assert answer["code"] == "unavailable"
+                assert (await peers["host"].command(
+                    "move", move={"throw": "paper"}))["type"] == "ack"
+        assert wait_for(lambda: held_by(nodes[1]) + held_by(nodes[2]) == 3, 5)
+
+        for match, peers in tables:
+            assert (await peers["challenger"].command(
+                "move", move={"throw": "rock"}))["type"] == "ack"
+            for peer in peers.values():
+                ended = await peer.next("event", "ended")
+                assert ended["result"]["winner"] == match["host"]["username"]
+                assert await peer.closed() == 4410  # the first close any of them saw
+                assert in_order(peer)
+            ends = {peer.events()[-1]["seq"] for peer in peers.values()}
+            assert len(ends) == 1
+        for role, elo in (("host", 1050), ("challenger", 950)):
+            user = nodes[1].request("GET", f"/api/users/move0_{role}/")[1]
+            assert (user["elo"], user["ongoing_match"]) == (elo, None)
+        assert sum(counted(node, "arena_relayed_sockets_moved_total")
+                   for node in nodes[1:]) == 9

@@ -140,3 +140,25 @@ def test_text_frame_layout(size: int) -> None:
 
 def test_a_control_frame_is_final_and_unmasked() -> None:
     assert frame(PING, b"hi") == b"\x89\x02hi"
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65536])
+def test_a_client_reads_the_unmasked_frames_a_server_sends(size: int) -> None:
+    text = "é" * (size // 2)
+    data = text_frame(text) + frame(PING, b"hi") + text_frame("last")
+    for piece in (None, 1, 7):
+        parser = Parser(1 << 20, masked=False)
+        step = piece or len(data)
+        events: list[Event] = []
+        for i in range(0, len(data), step):
+            events += parser.receive(data[i:i + step])
+        assert events == [text, Control(PING, b"hi"), "last"] and parser.violation is None
+
+
+def test_a_client_refuses_a_masked_frame_and_a_server_an_unmasked_one() -> None:
+    client = Parser(FRAME_LIMIT, masked=False)
+    assert client.receive(text_frame("fine") + ping(1)) == ["fine"]
+    assert client.violation is not None and client.violation.code == 1002
+    server = Parser(FRAME_LIMIT)
+    assert server.receive(ping(1) + text_frame("unmasked")) == ['{"type": "ping", "id": 1}']
+    assert server.violation is not None and server.violation.code == 1002
