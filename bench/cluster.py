@@ -15,7 +15,8 @@ throw is a legal move, stored before its ack) and times each throw from
 sending it to its ``ack``.
 
 Reported per round: throws/s, the throw → ack latency (p50/p99), and the
-server side's CPU (both nodes and the database) per 1,000 throws.
+server side's CPU (both nodes and the database) per 1,000 throws, and the
+database's alone.
 """
 
 from __future__ import annotations
@@ -113,16 +114,19 @@ async def play(players: list[Player], rate: float, seconds: float) -> int:
     return throws
 
 
-async def round_of(url_a: str, url_b: str, pids: list[int], tokens: list[tuple[str, str]],
-                   relayed: bool, args: argparse.Namespace) -> dict[str, Any]:
+async def round_of(url_a: str, url_b: str, pids: dict[str, list[int]],
+                   tokens: list[tuple[str, str]], relayed: bool, args: argparse.Namespace
+                   ) -> dict[str, Any]:
     players = await seat(url_a, url_b, tokens, relayed)
     await play(players, args.rate, args.warmup)
     for p in players:
         p.latencies.clear()
         p.errors = 0
-    before, wall = sum(map(cpu_seconds, pids)), time.perf_counter()
+    before = {part: sum(map(cpu_seconds, ids)) for part, ids in pids.items()}
+    wall = time.perf_counter()
     throws = await play(players, args.rate, args.seconds)
-    cpu, wall = sum(map(cpu_seconds, pids)) - before, time.perf_counter() - wall
+    wall = time.perf_counter() - wall
+    cpu = {part: sum(map(cpu_seconds, ids)) - before[part] for part, ids in pids.items()}
     for p in players:
         p.connection.close()
     latencies = sorted(x for p in players for x in p.latencies)
@@ -131,14 +135,16 @@ async def round_of(url_a: str, url_b: str, pids: list[int], tokens: list[tuple[s
             "errors": sum(p.errors for p in players),
             "p50_ms": round(1000 * statistics.median(latencies), 2),
             "p99_ms": round(1000 * latencies[int(len(latencies) * 0.99)], 2),
-            "cpu_s_per_1k": round(1000 * cpu / throws, 3)}
+            "cpu_s_per_1k": round(1000 * sum(cpu.values()) / throws, 3),
+            "database_cpu_s_per_1k": round(1000 * cpu["database"] / throws, 3)}
 
 
 async def main(args: argparse.Namespace) -> None:
     with ClusterProcess(2, "--rate-limit", "1000", "--rate-burst", "1000", "--turn-timeout",
                         "3600", "--idle-timeout", "3600", cpu=0) as cluster:
         a, b = cluster.nodes
-        pids = cluster.pids()
+        pids = {"database": cluster.database.pids(),
+                "nodes": [pid for node in cluster.nodes for pid in node.pids()]}
         client = AsyncHTTPClient(force_instance=True, max_clients=16)
         results = []
         for n in range(args.runs * 2):
@@ -153,7 +159,8 @@ async def main(args: argparse.Namespace) -> None:
             mine = [r for r in results if r["mode"] == mode]
             print(f"{mode:8} " + "  ".join(
                 f"{key} {statistics.median(r[key] for r in mine)}"
-                for key in ("throws_per_s", "p50_ms", "p99_ms", "cpu_s_per_1k")))
+                for key in ("throws_per_s", "p50_ms", "p99_ms", "cpu_s_per_1k",
+                            "database_cpu_s_per_1k")))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,9 @@ not what they gain:
   the kernel spreading the connections over them;
 - ``arena@N``: the database alone (``server.py database``) and N nodes on
   ports of their own; the generator sets table i up through node i mod N and
-  opens its n-th socket on node (i + n) mod N.
+  opens its n-th socket on node (i + n) mod N;
+- ``arena@N:owner``: the same nodes, every socket of table i opened on node
+  i mod N, which holds its matches (a proxy routing sockets by match).
 
 For every Arena target the table adds the share of the generator's sockets
 that reached a node other than their match's and were relayed (from the
@@ -107,8 +109,9 @@ def start(target: str, args: argparse.Namespace) -> ServerProcess | ClusterProce
         return RelayProcess(cpu=SERVER_CPU)
     if kind == "colyseus":
         return ColyseusProcess(cpu=SERVER_CPU)
-    kind, _, nodes = kind.partition("@")
-    if kind != "arena" or not (nodes or "1").isdigit():
+    kind, _, cluster = kind.partition("@")
+    nodes, _, route = cluster.partition(":")
+    if kind != "arena" or not (nodes or "1").isdigit() or route not in ("", "owner"):
         raise SystemExit(f"unknown target {target!r}")
     flags = [part for setting in settings
              for part in ("--" + setting.partition("=")[0], setting.partition("=")[2])]
@@ -117,7 +120,7 @@ def start(target: str, args: argparse.Namespace) -> ServerProcess | ClusterProce
     flags = ["--rate-limit", "100000", "--rate-burst", "100000", "--turn-timeout", "3600",
              "--idle-timeout", "3600", "--bcrypt-rounds", str(args.bcrypt_rounds), *flags]
     if nodes:
-        return ClusterProcess(int(nodes), *flags, cpu=SERVER_CPU)
+        return ClusterProcess(int(nodes), *flags, cpu=SERVER_CPU, route=route or "spread")
     return ArenaProcess(*flags, cpu=SERVER_CPU)
 
 
@@ -140,6 +143,8 @@ def generate(server: ServerProcess | ClusterProcess, args: argparse.Namespace
                "--rates", args.rates, "--seconds", str(args.seconds),
                "--warmup", str(args.warmup), "--target-score", str(args.target_score),
                "--pids", ",".join(map(str, server.pids()))]
+    if isinstance(server, ClusterProcess):
+        command += ["--route", server.route]
     if args.storm and server.name == "arena":  # the generator knows only Arena's sign-up
         command += ["--storm", str(args.storm)]
     done = subprocess.run(command, cwd=PEER, stdout=subprocess.PIPE, text=True, check=True,

@@ -158,12 +158,15 @@ class DatabaseProcess(ServerProcess):
 
 class ClusterProcess:
     """The database alone and ``count`` Arena nodes on it, each on its own port,
-    sharing one secret; ``extra`` is every node's command line."""
+    sharing one secret; ``extra`` is every node's command line.  ``route`` says
+    how a load generator should place its sockets on the nodes (``spread``
+    or ``owner``: ``bench/peer/common.mjs``)."""
 
     name = "arena"
 
-    def __init__(self, count: int, *extra: str, cpu: int | None = None) -> None:
-        self.count, self.extra, self.cpu = count, extra, cpu
+    def __init__(self, count: int, *extra: str, cpu: int | None = None,
+                 route: str = "spread") -> None:
+        self.count, self.extra, self.cpu, self.route = count, extra, cpu, route
         self.database = DatabaseProcess(cpu)
         self.nodes: list[ArenaProcess] = []
         self.stack = contextlib.ExitStack()

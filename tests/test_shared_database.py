@@ -371,6 +371,11 @@ def test_races_through_three_nodes_hold(
         made = list(pool.map(lambda n: nodes[n % 3].request(
             "POST", "/api/ongoing_matches/", {}, token=creator)[0], range(9)))
         assert sorted(made) == [201] + [400] * 8
+        # twelve users creating at once through three nodes: twelve ids, none twice
+        makers = [new_user(f"maker_{n}")[1] for n in range(12)]
+        ids = list(pool.map(lambda n: nodes[n % 3].request(
+            "POST", "/api/ongoing_matches/", {}, token=makers[n])[1]["id"], range(12)))
+        assert len(set(ids)) == 12
         # eight invites into one lobby through three nodes: five players, never six
         _, host = new_user("lobby_racer")
         guests = [new_user(f"guest_{n}")[0] for n in range(8)]

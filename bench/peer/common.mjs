@@ -17,6 +17,7 @@ export function parseOptions(extra = {}) {
   const shared = {
     target: { type: "string" },
     url: { type: "string" }, // several, comma-separated: the nodes of one cluster
+    route: { type: "string", default: "spread" }, // or "owner": see arenaDriver
     matches: { type: "string", default: "1000" },
     spectators: { type: "string", default: "2" },
     seconds: { type: "string", default: "20" },
@@ -32,6 +33,7 @@ export function parseOptions(extra = {}) {
     target: values.target,
     base: bases[0],
     bases,
+    route: values.route,
     matches: Number(values.matches),
     spectators: Number(values.spectators),
     sockets: Number(values.matches) * (2 + Number(values.spectators)),
@@ -191,10 +193,13 @@ export async function pool(items, limit, work) {
  * nodes of a cluster), table i is set up through node i mod N and its n-th
  * socket opened on node (i + n) mod N: the sockets spread over the nodes the
  * way a proxy with no notion of matches would spread them, most of them on a
- * node other than the match's.
+ * node other than the match's; with ``route`` "owner", every socket on the
+ * node the table's matches are created through (which holds them), as a
+ * proxy routing sockets by match would place them.
  */
-export function arenaDriver({ bases, game, targetScore, spectators, password }) {
-  const baseOf = (table, n = 0) => bases[(table.index + n) % bases.length];
+export function arenaDriver({ bases, route = "spread", game, targetScore, spectators, password }) {
+  const step = route === "owner" ? 0 : 1;
+  const baseOf = (table, n = 0) => bases[(table.index + n * step) % bases.length];
   return {
     async prepare(table) {
       const base = baseOf(table);

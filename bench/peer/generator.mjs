@@ -30,8 +30,8 @@ import {
 } from "./common.mjs";
 
 const {
-  opts, target: TARGET, base: URL_BASE, bases: URL_BASES, matches: MATCHES, spectators: SPECTATORS,
-  sockets: SOCKETS, pids: PIDS,
+  opts, target: TARGET, base: URL_BASE, bases: URL_BASES, route: ROUTE, matches: MATCHES,
+  spectators: SPECTATORS, sockets: SOCKETS, pids: PIDS,
 } = parseOptions({ rates: { type: "string", default: "1" },
                    storm: { type: "string", default: "0" } });
 const WS_BASE = URL_BASE.replace(/^http/, "ws");
@@ -63,8 +63,8 @@ const relay = {
 };
 
 const DRIVER = {
-  arena: () => arenaDriver({ bases: URL_BASES, game: "rps", targetScore: TARGET_SCORE,
-                             spectators: SPECTATORS, password: PASSWORD }),
+  arena: () => arenaDriver({ bases: URL_BASES, route: ROUTE, game: "rps",
+                             targetScore: TARGET_SCORE, spectators: SPECTATORS, password: PASSWORD }),
   relay: () => relay,
   colyseus: () => colyseusDriver({ base: URL_BASE, room: "rps", targetScore: TARGET_SCORE }),
 }[TARGET]();

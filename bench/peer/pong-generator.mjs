@@ -24,8 +24,8 @@ import {
 } from "./common.mjs";
 
 const {
-  opts, target: TARGET, base: URL_BASE, bases: URL_BASES, matches: MATCHES, spectators: SPECTATORS,
-  sockets: SOCKETS, pids: PIDS,
+  opts, target: TARGET, base: URL_BASE, bases: URL_BASES, route: ROUTE, matches: MATCHES,
+  spectators: SPECTATORS, sockets: SOCKETS, pids: PIDS,
 } = parseOptions({ matches: { type: "string", default: "250" },
                    "tick-rate": { type: "string", default: "30" } });
 const TICK_RATE = Number(opts["tick-rate"]);
@@ -38,8 +38,9 @@ const stats = { measuring: false, frames: 0, gaps: [], skipped: 0, points: 0, po
 let done = false;
 
 const DRIVER = {
-  arena: () => arenaDriver({ bases: URL_BASES, game: "pong", targetScore: Number(opts["target-score"]),
-                             spectators: SPECTATORS, password: "bench-password-1" }),
+  arena: () => arenaDriver({ bases: URL_BASES, route: ROUTE, game: "pong",
+                             targetScore: Number(opts["target-score"]), spectators: SPECTATORS,
+                             password: "bench-password-1" }),
   colyseus: () => colyseusDriver({ base: URL_BASE, room: "pong",
                                    targetScore: Number(opts["target-score"]) }),
 }[TARGET]();
