@@ -140,8 +140,11 @@ async def round_of(url_a: str, url_b: str, pids: dict[str, list[int]],
 
 
 async def main(args: argparse.Namespace) -> None:
+    # a grace period past the bench: the matches of a round, left when it ends,
+    # must not forfeit (and write) during the next
     with ClusterProcess(2, "--rate-limit", "1000", "--rate-burst", "1000", "--turn-timeout",
-                        "3600", "--idle-timeout", "3600", cpu=0) as cluster:
+                        "3600", "--idle-timeout", "3600", "--grace-period", "3600",
+                        cpu=0) as cluster:
         a, b = cluster.nodes
         pids = {"database": cluster.database.pids(),
                 "nodes": [pid for node in cluster.nodes for pid in node.pids()]}
