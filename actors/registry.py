@@ -55,8 +55,23 @@ class Registry:
         self.checkpointer: asyncio.Task[None] | None = None
         self.watcher: asyncio.Task[None] | None = None
         self.tickers: dict[float, Ticker] = {}
+        #: Matches this node is taking over: the write that makes them its own
+        #: is under way, and done when the future is (``arrival``).
+        self.arriving: dict[int, asyncio.Future[None]] = {}
 
     def get(self, match_id: int) -> MatchActor | None:
+        return self.actors.get(match_id)
+
+    async def arrival(self, match_id: int) -> MatchActor | None:
+        """The match's actor here, once a takeover of it under way is done.
+
+        The database says a match is this node's as soon as the takeover's
+        write is applied, a moment before this node hears so and starts its
+        actor; a socket sent here by that answer (a relay following its
+        match) must wait for the actor rather than be told there is none."""
+        arriving = self.arriving.get(match_id)
+        if arriving is not None:
+            await asyncio.shield(arriving)
         return self.actors.get(match_id)
 
     def watch_nodes(self) -> None:
@@ -169,10 +184,16 @@ class Registry:
             # read first, so the actor runs the moment the match is this
             # node's: a socket relayed here as soon as it is must find it
             users = await self.participants(doc) if doc.get("phase", "live") == "live" else {}
-            if not await self.store.matches.take(doc, checkpoint):
-                continue  # another node took it first
-            taken += 1
-            await self.revive(doc, users)
+            match_id = int(checkpoint["id"])
+            arriving = self.arriving[match_id] = asyncio.get_running_loop().create_future()
+            try:
+                if not await self.store.matches.take(doc, checkpoint):
+                    continue  # another node took it first
+                taken += 1
+                await self.revive(doc, users)
+            finally:
+                del self.arriving[match_id]
+                arriving.set_result(None)
         if owner != self.owner and not await self.store.matches.owned_by(owner):
             await self.store.journal.drop(owner)
             await self.store.nodes.leave(owner)

@@ -43,7 +43,7 @@ class MatchHandler(BaseHandler):
     async def actor(self, match_id: str) -> MatchActor | None:
         """The live match's actor, here; ``None`` when another node holds the
         match and the request was passed to it (and answered: ``handlers.relay``)."""
-        actor = self.registry.get(int(match_id)) if match_id.isdigit() else None
+        actor = await self.registry.arrival(int(match_id)) if match_id.isdigit() else None
         if actor is not None and actor.live:
             return actor
         owner = await find_owner(self.ctx, self, int(match_id)) if match_id.isdigit() else None

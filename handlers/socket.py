@@ -57,7 +57,7 @@ class MatchSocket(WebSocketHandler):
 
     async def prepare(self) -> None:
         match_id = self.path_kwargs.get("match_id", "")
-        if match_id.isdigit() and self.registry.get(int(match_id)) is None:
+        if match_id.isdigit() and await self.registry.arrival(int(match_id)) is None:
             self.owner = await find_owner(self.ctx, self, int(match_id))
             if self.owner is not None:
                 return  # the owner authenticates; this node only copies frames

@@ -549,6 +549,10 @@ async def test_a_node_stopping_hands_its_matches_over_unseen_by_relayed_sockets(
                 assert (await peers["host"].command(
                     "move", move={"throw": "paper"}))["type"] == "ack"
         assert wait_for(lambda: held_by(nodes[1]) + held_by(nodes[2]) == 3, 5)
+        # and every relay has followed its match (one ending sooner would find
+        # a socket still moving: it closes with 4404, as a late reconnect would)
+        assert wait_for(lambda: sum(counted(node, "arena_relayed_sockets_moved_total")
+                                    for node in nodes[1:]) == 9, 5)
 
         for match, peers in tables:
             assert (await peers["challenger"].command(
@@ -563,5 +567,3 @@ async def test_a_node_stopping_hands_its_matches_over_unseen_by_relayed_sockets(
         for role, elo in (("host", 1050), ("challenger", 950)):
             user = nodes[1].request("GET", f"/api/users/move0_{role}/")[1]
             assert (user["elo"], user["ongoing_match"]) == (elo, None)
-        assert sum(counted(node, "arena_relayed_sockets_moved_total")
-                   for node in nodes[1:]) == 9
