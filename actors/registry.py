@@ -58,6 +58,8 @@ class Registry:
         #: Matches this node is taking over: the write that makes them its own
         #: is under way, and done when the future is (``arrival``).
         self.arriving: dict[int, asyncio.Future[None]] = {}
+        #: Takeovers under way, by the node taken over (``adopt``).
+        self.adopting: dict[str, asyncio.Task[int]] = {}
 
     def get(self, match_id: int) -> MatchActor | None:
         return self.actors.get(match_id)
@@ -74,6 +76,18 @@ class Registry:
             await asyncio.shield(arriving)
         return self.actors.get(match_id)
 
+    async def adopt(self, owner: str) -> None:
+        """Take over the matches of ``owner``, a node that is gone, joining a
+        takeover of it already under way here: the watcher's, or one that a
+        request for one of its matches started (``handlers.relay``), so that
+        many clients coming back at once start one."""
+        task = self.adopting.get(owner)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self.take_over(owner))
+            self.adopting[owner] = task
+            task.add_done_callback(lambda _: self.adopting.pop(owner, None))
+        await asyncio.shield(task)
+
     def watch_nodes(self) -> None:
         """From now on, take over the matches of every node that goes."""
         self.watcher = asyncio.get_running_loop().create_task(self._watch(), name="watch-nodes")
@@ -84,7 +98,7 @@ class Registry:
             try:
                 for node in await self.store.nodes.gone(LEASE):
                     if node["_id"] != self.owner:
-                        await self.take_over(node["_id"])
+                        await self.adopt(node["_id"])
             except Exception:
                 log.exception("taking over the matches of a node that went failed")
 
@@ -185,6 +199,8 @@ class Registry:
             # node's: a socket relayed here as soon as it is must find it
             users = await self.participants(doc) if doc.get("phase", "live") == "live" else {}
             match_id = int(checkpoint["id"])
+            if match_id in self.arriving:
+                continue  # being taken over here already
             arriving = self.arriving[match_id] = asyncio.get_running_loop().create_future()
             try:
                 if not await self.store.matches.take(doc, checkpoint):

@@ -48,6 +48,9 @@ class MatchHandler(BaseHandler):
             return actor
         owner = await find_owner(self.ctx, self, int(match_id)) if match_id.isdigit() else None
         if owner is None:
+            actor = self.registry.get(int(match_id)) if match_id.isdigit() else None
+            if actor is not None and actor.live:  # its node was gone: taken over just now
+                return actor
             raise errors.not_found()
         await forward(self.ctx, self, owner.url)
         return None

@@ -80,15 +80,34 @@ class Owner:
 
 async def find_owner(ctx: AppContext, handler: RequestHandler, match_id: int) -> Owner | None:
     """The node holding live match ``match_id``, when it is another live node
-    and the request was not passed on already."""
+    and the request was not passed on already.  A match whose node is gone
+    is taken over here first (``holder``)."""
     if relayed(ctx.secret, handler.request.headers.get(HEADER)):
         return None
     assert ctx.registry is not None
-    holding = await ctx.store.matches.holding(match_id)
-    if holding is None or not holding[0] or holding[0] == ctx.registry.owner:
-        return None
-    url = await ctx.store.nodes.url_of(holding[0], LEASE)
-    return Owner(url, holding) if url else None
+    owner = await holder(ctx, match_id)
+    return owner if owner is not None and owner.holding[0] != ctx.registry.owner else None
+
+
+async def holder(ctx: AppContext, match_id: int) -> Owner | None:
+    """Where live match ``match_id`` is held (this node included); ``None``
+    when there is no such match or its node cannot be reached.  A match whose
+    node is gone is taken over first, so that whoever asks need not wait for
+    the watcher's next look (``Registry.adopt``); it is then this node's, or
+    another's that took it first."""
+    assert ctx.registry is not None
+    for _ in range(2):
+        holding = await ctx.store.matches.holding(match_id)
+        if holding is None or not holding[0]:
+            return None
+        url = await ctx.store.nodes.url_of(holding[0], LEASE)
+        if url:
+            return Owner(url, holding)
+        if holding[0] == ctx.registry.owner or not await ctx.store.nodes.is_gone(
+                holding[0], LEASE):
+            return None  # a node starting, with no address yet
+        await ctx.registry.adopt(holding[0])
+    return None
 
 
 def passed_headers(ctx: AppContext, handler: RequestHandler) -> dict[str, str]:
@@ -230,15 +249,13 @@ class Relay:
         ctx = self.client.ctx
         deadline = time.monotonic() + HANDOVER_WAIT
         while time.monotonic() < deadline and not self.closed:
-            holding = await ctx.store.matches.holding(int(match_id))
-            if holding is None:
+            if await ctx.store.matches.holding(int(match_id)) is None:
                 return False  # over: a fresh socket finds out why
-            if holding != self.owner.holding and holding[0]:
-                url = await ctx.store.nodes.url_of(holding[0], LEASE)
-                if url:
-                    self.owner = Owner(url, holding)
-                    return True
-            await asyncio.sleep(0.1)
+            owner = await holder(ctx, int(match_id))  # taken over here, if need be
+            if owner is not None and owner.holding != self.owner.holding:
+                self.owner = owner
+                return True
+            await asyncio.sleep(0.05)
         return False
 
     def forward(self, message: str | bytes) -> None:

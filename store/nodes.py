@@ -38,6 +38,11 @@ class NodeRepository:
             return None
         return node.get("url") or None
 
+    async def is_gone(self, node_id: str, lease: float) -> bool:
+        """Whether the node has stopped, or not been heard from within ``lease``."""
+        node = await self.collection.find_one({"_id": node_id})
+        return node is None or node["seen"] < time.time() - lease
+
     async def live(self, lease: float) -> list[dict[str, Any]]:
         """The nodes heard from within the last ``lease`` seconds, by name."""
         since = time.time() - lease
