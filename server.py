@@ -23,9 +23,12 @@ import os
 import signal
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config import Config, parse
+
+if TYPE_CHECKING:
+    from store.embedded import EmbeddedDatabase
 
 log = logging.getLogger("arena")
 
@@ -94,16 +97,21 @@ def run_with_database(config: Config, body: Any) -> Any:
     With ``MONGODB_URI`` that database is used as is; otherwise a new embedded
     database on the data directory, stopped when ``body`` returns or raises.
     """
-    from store.embedded import EmbeddedDatabase
-
     if config.mongodb_uri:
         return run_loop(config, body(config.mongodb_uri, None))
-    database = EmbeddedDatabase(config.data_dir, log_level="warn", sync=config.embedded_sync)
+    database = embedded_database(config)
     try:
         uri = database.start()
         return run_loop(config, body(uri, database.kind != "ferretdb"))
     finally:
         database.stop()
+
+
+def embedded_database(config: Config) -> EmbeddedDatabase:
+    """The embedded database on the data directory, as configured (not started)."""
+    from store.embedded import EmbeddedDatabase
+
+    return EmbeddedDatabase(config.data_dir, log_level="warn", sync=config.embedded_sync)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -145,7 +153,7 @@ def run_workers(config: Config, argv: list[str]) -> int:
     import subprocess
 
     from handlers.arena import load_secret
-    from store.embedded import EmbeddedDatabase, die_with_parent, free_port
+    from store.embedded import die_with_parent, free_port
 
     lock = lock_data_dir(config)  # held while this function runs
     if lock is None:
@@ -158,8 +166,7 @@ def run_workers(config: Config, argv: list[str]) -> int:
     try:
         uri = config.mongodb_uri
         if not uri:
-            database = EmbeddedDatabase(config.data_dir, log_level="warn",
-                                        sync=config.embedded_sync)
+            database = embedded_database(config)
             uri = database.start()
         for n in range(config.workers):
             # the command line as given, then what each node gets of its own (last wins)
@@ -190,11 +197,9 @@ def run_database(config: Config) -> int:
     """The embedded database alone, in the foreground, for servers started with
     ``MONGODB_URI`` pointing at it (``docs/deploy.md``); stops on SIGTERM or
     Ctrl-C."""
-    from store.embedded import EmbeddedDatabase
-
     if (lock := lock_data_dir(config)) is None:
         return 1
-    database = EmbeddedDatabase(config.data_dir, log_level="warn", sync=config.embedded_sync)
+    database = embedded_database(config)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         uri = database.start(port=config.port)

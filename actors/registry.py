@@ -39,6 +39,8 @@ class AlreadyInMatch(Exception):
         self.user_id = user_id
 
 
+#: How a match's sockets are closed when it moves to another node.
+HANDOVER = (1012, "Service restart: reconnect")
 #: A claim on a match that is not stored may be a create in progress on
 #: another node; one older than this was left by a crash.
 CLAIM_GRACE = 60.0
@@ -190,17 +192,15 @@ class Registry:
         journaled = await self.store.journal.latest(owner)
         taken = 0
         for checkpoint in docs:
-            if int(checkpoint["id"]) in self.actors:
-                continue  # running here already (created while the node was fenced)
-            newer = journaled.get(int(checkpoint["id"]))
+            match_id = int(checkpoint["id"])
+            if match_id in self.actors or match_id in self.arriving:
+                continue  # running here already (created while the node was fenced), or coming
+            newer = journaled.get(match_id)
             doc = newer if newer is not None and newer["seq"] > checkpoint["seq"] else checkpoint
             doc = {**doc, "owner": self.owner}
             # read first, so the actor runs the moment the match is this
             # node's: a socket relayed here as soon as it is must find it
             users = await self.participants(doc) if doc.get("phase", "live") == "live" else {}
-            match_id = int(checkpoint["id"])
-            if match_id in self.arriving:
-                continue  # being taken over here already
             arriving = self.arriving[match_id] = asyncio.get_running_loop().create_future()
             try:
                 if not await self.store.matches.take(doc, checkpoint):
@@ -301,8 +301,7 @@ class Registry:
         shutdown: what the clients saw is stored already."""
         actors = list(self.actors.values())
         self.actors.clear()
-        tasks = [task for actor in actors
-                 if (task := actor.stop(1012, "Service restart: reconnect")) is not None]
+        tasks = [task for actor in actors if (task := actor.stop(*HANDOVER)) is not None]
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def unfence(self) -> None:
@@ -321,8 +320,7 @@ class Registry:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         actors = list(self.actors.values())
-        code, reason = (1012, "Service restart: reconnect") if handing_over else (
-            1001, "Server shutting down")
+        code, reason = HANDOVER if handing_over else (1001, "Server shutting down")
         tasks = [task for actor in actors
                  if (task := actor.stop(code, reason, drain=handing_over)) is not None]
         await asyncio.gather(*tasks, return_exceptions=True)

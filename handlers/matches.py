@@ -43,17 +43,19 @@ class MatchHandler(BaseHandler):
     async def actor(self, match_id: str) -> MatchActor | None:
         """The live match's actor, here; ``None`` when another node holds the
         match and the request was passed to it (and answered: ``handlers.relay``)."""
-        actor = await self.registry.arrival(int(match_id)) if match_id.isdigit() else None
-        if actor is not None and actor.live:
-            return actor
-        owner = await find_owner(self.ctx, self, int(match_id)) if match_id.isdigit() else None
-        if owner is None:
-            actor = self.registry.get(int(match_id)) if match_id.isdigit() else None
-            if actor is not None and actor.live:  # its node was gone: taken over just now
-                return actor
+        if not match_id.isdigit():
             raise errors.not_found()
-        await forward(self.ctx, self, owner.url)
-        return None
+        key = int(match_id)
+        actor = await self.registry.arrival(key)
+        if actor is None or not actor.live:
+            owner = await find_owner(self.ctx, self, key)
+            if owner is not None:
+                await forward(self.ctx, self, owner.url)
+                return None
+            actor = self.registry.get(key)  # its node was gone: taken over just now, here
+        if actor is None or not actor.live:
+            raise errors.not_found()
+        return actor
 
 
 #: The body fields that choose a game and its target score.

@@ -36,6 +36,7 @@ from actors.node import HEARTBEAT, LEASE
 from handlers import errors
 from handlers.context import AppContext
 from handlers.frames import connect_upstream
+from store.nodes import heard_from
 
 if TYPE_CHECKING:
     from tornado.web import RequestHandler
@@ -100,12 +101,12 @@ async def holder(ctx: AppContext, match_id: int) -> Owner | None:
         holding = await ctx.store.matches.holding(match_id)
         if holding is None or not holding[0]:
             return None
-        url = await ctx.store.nodes.url_of(holding[0], LEASE)
-        if url:
-            return Owner(url, holding)
-        if holding[0] == ctx.registry.owner or not await ctx.store.nodes.is_gone(
-                holding[0], LEASE):
-            return None  # a node starting, with no address yet
+        node = await ctx.store.nodes.of(holding[0])
+        if heard_from(node, LEASE):
+            assert node is not None
+            return Owner(node["url"], holding) if node.get("url") else None  # none: starting
+        if holding[0] == ctx.registry.owner:
+            return None
         await ctx.registry.adopt(holding[0])
     return None
 
@@ -249,12 +250,12 @@ class Relay:
         ctx = self.client.ctx
         deadline = time.monotonic() + HANDOVER_WAIT
         while time.monotonic() < deadline and not self.closed:
-            if await ctx.store.matches.holding(int(match_id)) is None:
-                return False  # over: a fresh socket finds out why
             owner = await holder(ctx, int(match_id))  # taken over here, if need be
             if owner is not None and owner.holding != self.owner.holding:
                 self.owner = owner
                 return True
+            if owner is None and await ctx.store.matches.holding(int(match_id)) is None:
+                return False  # over: a fresh socket finds out why
             await asyncio.sleep(0.05)
         return False
 

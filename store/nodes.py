@@ -31,28 +31,17 @@ class NodeRepository:
             {"$set": {"name": name, "url": url, "started": started, "seen": time.time()}},
             upsert=True)
 
-    async def url_of(self, node_id: str, lease: float) -> str | None:
-        """Where to reach the node, if it is alive and has said."""
-        node = await self.collection.find_one({"_id": node_id})
-        if node is None or node["seen"] < time.time() - lease:
-            return None
-        return node.get("url") or None
-
-    async def is_gone(self, node_id: str, lease: float) -> bool:
-        """Whether the node has stopped, or not been heard from within ``lease``."""
-        node = await self.collection.find_one({"_id": node_id})
-        return node is None or node["seen"] < time.time() - lease
+    async def of(self, node_id: str) -> dict[str, Any] | None:
+        return await self.collection.find_one({"_id": node_id})
 
     async def live(self, lease: float) -> list[dict[str, Any]]:
         """The nodes heard from within the last ``lease`` seconds, by name."""
-        since = time.time() - lease
         nodes = await self.collection.find({}).to_list()
-        return sorted((n for n in nodes if n["seen"] >= since), key=lambda n: n["name"])
+        return sorted((n for n in nodes if heard_from(n, lease)), key=lambda n: n["name"])
 
     async def gone(self, lease: float) -> list[dict[str, Any]]:
         """The nodes not heard from within the last ``lease`` seconds (or stopped)."""
-        since = time.time() - lease
-        return [n for n in await self.collection.find({}).to_list() if n["seen"] < since]
+        return [n for n in await self.collection.find({}).to_list() if not heard_from(n, lease)]
 
     async def retire(self, node_id: str) -> None:
         """The node stops: gone at once, not after its lease (its document stays
@@ -66,3 +55,9 @@ class NodeRepository:
     async def forget_before(self, moment: float) -> None:
         """Drop the documents of nodes not heard from since ``moment`` (long gone)."""
         await self.collection.delete_many({"seen": {"$lt": moment}})
+
+
+def heard_from(node: dict[str, Any] | None, lease: float) -> bool:
+    """Whether ``node`` (a document of ``nodes``) was heard from within
+    ``lease`` seconds: alive, as the others see it."""
+    return node is not None and node["seen"] >= time.time() - lease
