@@ -122,11 +122,11 @@ async def round_of(url_a: str, url_b: str, pids: dict[str, list[int]],
     for p in players:
         p.latencies.clear()
         p.errors = 0
-    before = {part: sum(map(cpu_seconds, ids)) for part, ids in pids.items()}
+    before = {part: cpu_seconds(ids) for part, ids in pids.items()}
     wall = time.perf_counter()
     throws = await play(players, args.rate, args.seconds)
     wall = time.perf_counter() - wall
-    cpu = {part: sum(map(cpu_seconds, ids)) - before[part] for part, ids in pids.items()}
+    cpu = {part: cpu_seconds(ids) - before[part] for part, ids in pids.items()}
     for p in players:
         p.connection.close()
     latencies = sorted(x for p in players for x in p.latencies)

@@ -64,13 +64,13 @@ def counter(database: DatabaseProcess, processes: int, args: argparse.Namespace
     workers = [context.Process(target=taker, args=(database.url, args.seconds,
                                                    args.concurrency, out))
                for _ in range(processes)]
-    before = sum(map(cpu_seconds, database.pids()))
+    before = cpu_seconds(database.pids())
     for worker in workers:
         worker.start()
     taken = sum(out.get() for _ in workers)
     for worker in workers:
         worker.join()
-    cpu = sum(map(cpu_seconds, database.pids())) - before
+    cpu = cpu_seconds(database.pids()) - before
     return {"what": "counter", "processes": processes,
             "per_s": round(taken / args.seconds),
             "database_cpu_s_per_1k": round(1000 * cpu / taken, 3)}
@@ -97,13 +97,12 @@ async def creates(database: DatabaseProcess, args: argparse.Namespace) -> dict[s
                     headers=headers))
                 made += 1
 
-        pids = [*node.pids(), *database.pids()]
-        before = [cpu_seconds(pid) for pid in pids]
+        node_before, database_before = cpu_seconds(node.pids()), cpu_seconds(database.pids())
         began = time.monotonic()
         await asyncio.gather(*(user(token) for token in tokens))
         elapsed = time.monotonic() - began
-        used = [cpu_seconds(pid) - b for pid, b in zip(pids, before, strict=True)]
-        node_cpu, database_cpu = sum(used[:len(node.pids())]), sum(used[len(node.pids()):])
+        node_cpu = cpu_seconds(node.pids()) - node_before
+        database_cpu = cpu_seconds(database.pids()) - database_before
         return {"what": "creates", "per_s": round(made / elapsed),
                 "node_cpu_s_per_1k": round(1000 * node_cpu / made, 3),
                 "database_cpu_s_per_1k": round(1000 * database_cpu / made, 3)}

@@ -247,9 +247,9 @@ async def run(args: argparse.Namespace, mode: str, waiting: int) -> dict[str, An
         spread_elos(uri, names, args.spread)
         queue_read = fill_queue(uri, waiting)
         await asyncio.sleep(waiting / 2000)  # the matchmaker reads what was announced
-        cpu_before, wall_before = sum(map(cpu_seconds, server.pids())), time.perf_counter()
+        cpu_before, wall_before = cpu_seconds(server.pids()), time.perf_counter()
         await asyncio.sleep(args.idle)  # nobody playing: what the queue alone costs
-        idle = (sum(map(cpu_seconds, server.pids())) - cpu_before) / (
+        idle = (cpu_seconds(server.pids()) - cpu_before) / (
             time.perf_counter() - wall_before) if args.idle else 0.0
         flow, stop = Flow(), asyncio.Event()
         lobby: deque[asyncio.Future[int]] | None = deque() if mode == "list" else None
@@ -257,12 +257,12 @@ async def run(args: argparse.Namespace, mode: str, waiting: int) -> dict[str, An
             play(client, url, token, args.think, flow, stop, lobby)) for token in tokens]
         await asyncio.sleep(args.warmup)
         before = (await client.fetch(url + "/metrics")).body.decode()
-        cpu_before, wall_before = sum(map(cpu_seconds, server.pids())), time.perf_counter()
+        cpu_before, wall_before = cpu_seconds(server.pids()), time.perf_counter()
         flow.measuring = True
         await asyncio.sleep(args.seconds)
         flow.measuring = False
         wall = time.perf_counter() - wall_before
-        cpu = sum(map(cpu_seconds, server.pids())) - cpu_before
+        cpu = cpu_seconds(server.pids()) - cpu_before
         after = (await client.fetch(url + "/metrics")).body.decode()
         stop.set()
         for task in players:

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import urllib.request
+from collections.abc import Iterable
 from pathlib import Path
 
 from store.embedded import die_with_parent
@@ -28,10 +29,13 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
-def cpu_seconds(pid: int) -> float:
-    """The CPU time (user + system) process ``pid`` has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """The CPU time (user + system) the processes ``pids`` have used so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def rss_bytes(pid: int) -> int:
@@ -119,11 +123,10 @@ class ArenaProcess(ServerProcess):
             "Arena listening on ", cpu, env)
 
     def ready(self, line: str) -> bool:
+        listening = super().ready(line)  # the shared port, with --workers
         if self.workers == 1:
-            return super().ready(line)
-        if line.startswith(self.ready_prefix):
-            self.url = line.split()[-1].rstrip("/")
-        elif line.startswith("Arena node "):
+            return listening
+        if line.startswith("Arena node "):
             self.node_urls.append(line.split()[-1].rstrip("/"))
         return len(self.node_urls) == self.workers
 

@@ -209,10 +209,10 @@ async def main(args: argparse.Namespace) -> None:
         os.sched_setaffinity(spectators.pid, {1})
         while not ready.is_set():
             await asyncio.sleep(0.1)
-        cpu_before = cpu_seconds(server.pids()[0])
+        cpu_before = cpu_seconds(server.pids()[:1])
         go.set()
         pinged = await ping_and_sample(url, match["id"], host, args.seconds)
-        cpu = cpu_seconds(server.pids()[0]) - cpu_before
+        cpu = cpu_seconds(server.pids()[:1]) - cpu_before
         watched = results.get(timeout=120)
         spectators.join(30)
         print(json.dumps({**vars(args), **pinged, **watched,

@@ -126,15 +126,18 @@ def test_two_nodes_share_accounts_and_pair_each_ticket_once(
         for n, ticket in enumerate(tickets):  # read through the other node
             user = nodes[(n + 1) % 2].request("GET", f"/api/users/{names[n]}/")[1]
             assert user["ongoing_match"] == ticket["match"]
-        made = [re.search(r"^arena_matchmaking_pairings_total (\d+)",
-                          node.request_text("/metrics"), re.M) for node in nodes]
-        assert sum(int(m.group(1)) for m in made if m) == 20
+        assert sum(counted(node, "arena_matchmaking_pairings_total") for node in nodes) == 20
+
+
+def counted(node: ServerProcess, name: str) -> int:
+    """The value of the unlabelled sample ``name`` in ``node``'s ``/metrics``."""
+    found = re.search(rf"^{name} (\d+)", node.request_text("/metrics"), re.M)
+    assert found, name
+    return int(found.group(1))
 
 
 def nodes_seen(node: ServerProcess) -> int:
-    found = re.search(r"^arena_cluster_nodes (\d+)", node.request_text("/metrics"), re.M)
-    assert found
-    return int(found.group(1))
+    return counted(node, "arena_cluster_nodes")
 
 
 def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
@@ -168,9 +171,7 @@ def test_nodes_see_each_other_come_and_go(
 
 def held_by(node: ServerProcess) -> int:
     """How many live matches ``node`` runs the actors of."""
-    found = re.search(r"^arena_live_matches (\d+)", node.request_text("/metrics"), re.M)
-    assert found
-    return int(found.group(1))
+    return counted(node, "arena_live_matches")
 
 
 async def seated(node: ServerProcess, match_id: int, token: str) -> Peer:
@@ -293,9 +294,7 @@ async def test_a_match_is_played_through_three_nodes_with_every_socket_in_step(
         for node in nodes:
             user = node.request("GET", "/api/users/trio_host/")[1]
             assert (user["elo"], user["ongoing_match"]) == (1050, None)
-        relayed = [re.search(r"^arena_relayed_sockets_total (\d+)",
-                             node.request_text("/metrics"), re.M) for node in nodes]
-        assert [int(m.group(1)) for m in relayed if m] == [0, 1, 2]
+        assert [counted(node, "arena_relayed_sockets_total") for node in nodes] == [0, 1, 2]
 
 
 def test_rest_reads_and_deletes_of_a_match_reach_its_node(
@@ -438,22 +437,23 @@ async def test_an_ending_a_dead_node_left_half_done_is_finished_once_by_another(
 
 
 def fenced(node: ServerProcess) -> bool:
-    found = re.search(r"^arena_node_fenced (\d+)", node.request_text("/metrics"), re.M)
-    assert found
-    return found.group(1) == "1"
+    return counted(node, "arena_node_fenced") == 1
 
 
-def through(link: Link, uri: str) -> str:
-    """``uri`` with its port replaced by the link's."""
-    return re.sub(r":\d+/", f":{link.port}/", uri)
+@contextlib.contextmanager
+def cut_off(uri: str) -> Iterator[tuple[Link, str]]:
+    """A link a test can cut in front of the database at ``uri``, and the URI
+    that goes through it."""
+    port = int(re.search(r":(\d+)/", uri).group(1))  # type: ignore[union-attr]
+    with Link(port) as link:
+        yield link, re.sub(r":\d+/", f":{link.port}/", uri)
 
 
 @pytest.mark.gen_test(timeout=120)
 async def test_a_node_cut_off_from_the_database_stops_its_match_before_it_is_taken_over(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
     _, uri = database
-    port = int(re.search(r":(\d+)/", uri).group(1))  # type: ignore[union-attr]
-    with Link(port) as link, cluster(through(link, uri), tmp_path / "cut", 1) as (cut,), \
+    with cut_off(uri) as (link, linked), cluster(linked, tmp_path / "cut", 1) as (cut,), \
             cluster(uri, tmp_path / "other", 1) as (other,):
         match, tokens, host, challenger, seen = await one_nil(cut, "fence")
         link.cut()
@@ -476,8 +476,7 @@ async def test_a_node_cut_off_from_the_database_stops_its_match_before_it_is_tak
 async def test_a_lone_node_cut_off_from_the_database_runs_its_match_again_once_back(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
     _, uri = database
-    port = int(re.search(r":(\d+)/", uri).group(1))  # type: ignore[union-attr]
-    with Link(port) as link, cluster(through(link, uri), tmp_path, 1) as (node,):
+    with cut_off(uri) as (link, linked), cluster(linked, tmp_path, 1) as (node,):
         match, tokens, host, challenger, seen = await one_nil(node, "alone")
         link.cut()
         assert await host.closed(LEASE + 5) == await challenger.closed() == 1012
@@ -485,12 +484,6 @@ async def test_a_lone_node_cut_off_from_the_database_runs_its_match_again_once_b
         link.heal()
         assert wait_for(lambda: held_by(node) == 1, 10)
         await finish_two_one(node, match, tokens, seen, "alone")
-
-
-def counted(node: ServerProcess, name: str) -> int:
-    found = re.search(rf"^{name} (\d+)", node.request_text("/metrics"), re.M)
-    assert found, name
-    return int(found.group(1))
 
 
 async def reply(peer: Peer, frame_id: int) -> dict[str, Any]:
