@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from handlers.proxy import parse_networks
+
 
 @dataclass
 class Config:
@@ -96,6 +98,10 @@ class Config:
     connections_per_address: int = field(default=256, metadata={
         "help": "most connections one client address may hold while they speak HTTP "
                 "(WebSockets, once open, do not count; 0: no bound)"})
+    trusted_proxies: str = field(default="", metadata={
+        "help": "comma-separated addresses and CIDR blocks of the reverse proxies in front; "
+                "from those only, X-Forwarded-For names the client (throttles, limits, logs) "
+                "and X-Forwarded-Proto: https makes cookies Secure"})
     allowed_origins: str = field(default="", metadata={
         "help": "comma-separated extra origins allowed for cookie-authenticated sockets"})
     bcrypt_rounds: int = field(default=12, metadata={"help": "bcrypt cost (lower only in tests)"})
@@ -132,7 +138,7 @@ def _env_name(f: Any) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="server.py",
+        prog="server.py", allow_abbrev=False,
         description="Arena game server.  Commands: (none) serve; "
                     "'admin grant USERNAME' / 'admin revoke USERNAME' manage administrators; "
                     "'database' runs the embedded database alone, for several servers "
@@ -163,11 +169,32 @@ def parse(argv: list[str] | None = None) -> tuple[Config, list[str]]:
         parser.error("commands: admin grant USERNAME | admin revoke USERNAME | database")
     if command == ["database"] and args.port is None and "ARENA_PORT" not in os.environ:
         values["port"] = DATABASE_PORT
+    try:
+        parse_networks(values.get("trusted_proxies", ""))
+    except ValueError as error:
+        parser.error(f"--trusted-proxies: {error}")
     for f in fields(Config):
         allowed = f.metadata.get("choices")
         if allowed and values.get(f.name, f.default) not in allowed:
             parser.error(f"--{f.name.replace('_', '-')} must be one of {', '.join(allowed)}")
     return Config(**values), command
+
+
+def public_argv(argv: list[str]) -> list[str]:
+    """``argv`` without the secret settings (``--cookie-secret S``,
+    ``--mongodb-uri=U``): what may go on another process's command line, which
+    every local user can read; secrets go through the environment."""
+    secret = {"--" + f.name.replace("_", "-") for f in fields(Config) if f.metadata.get("secret")}
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in secret:
+            skip = True
+        elif arg.partition("=")[0] not in secret:
+            kept.append(arg)
+    return kept
 
 
 # -- the README's table ----------------------------------------------------------------

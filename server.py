@@ -133,61 +133,110 @@ def lock_data_dir(config: Config) -> Any:
 
 
 def run_server(config: Config) -> int:
+    from actors.node import Refused
+
     lock = lock_data_dir(config)  # held while this function runs
     if lock is None:
         return 1
     print("Arena configuration:\n" + "\n".join(config.describe()), flush=True)
     # SIGTERM before the loop runs (while the database starts) still stops cleanly.
     signal.signal(signal.SIGTERM, _interrupt)
-    with contextlib.suppress(KeyboardInterrupt):
-        run_with_database(
-            config, lambda uri, lookups: serve(config, uri, indexed_lookups=lookups))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            run_with_database(
+                config, lambda uri, lookups: serve(config, uri, indexed_lookups=lookups))
+    except Refused as refusal:
+        print(f"Arena did not start: {refusal}", file=sys.stderr, flush=True)
+        return REFUSED
     return 0
+
+
+#: A node's exit status when its configuration keeps it out of the cluster
+#: (``EX_CONFIG``): ``--workers`` does not start such a node again.
+REFUSED = 78
+#: ``--workers``: the wait before a node that exited is started again, doubled
+#: for each exit in a row within ``STABLE`` seconds of its start, up to ``RESTART_MAX``.
+RESTART_FIRST = 0.5
+RESTART_MAX = 30.0
+STABLE = 30.0
 
 
 def run_workers(config: Config, argv: list[str]) -> int:
     """``--workers N``: N nodes sharing ``--port`` (``SO_REUSEPORT``: the kernel
     spreads the connections) and one database, the embedded one run here
-    unless ``MONGODB_URI`` is set.  Each node gets a data directory of its
-    own under this one and this one's secret; SIGTERM or Ctrl-C stops them all."""
+    unless ``MONGODB_URI`` is set.  Each node gets a data directory and a
+    name of its own, and this one's secret through its environment (never
+    its command line, which any local user can read).
+
+    The nodes are supervised: one that exits is started again (after a
+    back-off if it keeps exiting) while the others serve on and take its
+    matches over as for any dead node.  SIGTERM or Ctrl-C stops them all."""
     import subprocess
 
+    from actors.node import default_name
+    from config import public_argv
     from handlers.arena import load_secret
     from store.embedded import die_with_parent, free_port
 
     lock = lock_data_dir(config)  # held while this function runs
     if lock is None:
         return 1
-    secret = load_secret(config).decode()
     port = config.port or free_port()
+    name = config.node_name or default_name(port)
     database = None
     signal.signal(signal.SIGTERM, _interrupt)
-    children: list[subprocess.Popen[bytes]] = []
+    children: list[subprocess.Popen[bytes] | None] = [None] * config.workers
     try:
         uri = config.mongodb_uri
         if not uri:
             database = embedded_database(config)
             uri = database.start()
-        for n in range(config.workers):
+        env = {**os.environ, "MONGODB_URI": uri,
+               "ARENA_COOKIE_SECRET": load_secret(config).decode()}
+        command = [sys.executable, __file__, *public_argv(argv)]
+
+        def start(n: int) -> subprocess.Popen[bytes]:
             # the command line as given, then what each node gets of its own (last wins)
-            children.append(subprocess.Popen(
-                [sys.executable, __file__, *argv, "--workers", "1", "--reuse-port", "1",
-                 "--port", str(port), "--data-dir", str(config.data_dir / f"node-{n + 1}"),
-                 "--cookie-secret", secret],
-                env={**os.environ, "MONGODB_URI": uri}, preexec_fn=die_with_parent))
+            return subprocess.Popen(
+                [*command, "--workers", "1", "--reuse-port", "1", "--port", str(port),
+                 "--data-dir", str(config.data_dir / f"node-{n + 1}"),
+                 "--node-name", f"{name}-{n + 1}"],
+                env=env, preexec_fn=die_with_parent)
+
+        started = [time.monotonic()] * config.workers
+        exits = [0] * config.workers  # in a row, each soon after its start
+        due = [0.0] * config.workers  # when a node that exited starts again
+        for n in range(config.workers):
+            children[n] = start(n)
         with contextlib.suppress(KeyboardInterrupt):
-            while all(child.poll() is None for child in children):
-                time.sleep(0.5)
-            log.error("a node exited (%s); stopping the others",
-                      [child.returncode for child in children])
+            while True:
+                time.sleep(0.1)
+                moment = time.monotonic()
+                for n, child in enumerate(children):
+                    if child is None:
+                        if moment >= due[n]:
+                            children[n], started[n] = start(n), moment
+                        continue
+                    code = child.poll()
+                    if code is None:
+                        continue
+                    if code == REFUSED:
+                        log.error("node %s-%d was refused (see above); stopping", name, n + 1)
+                        return 1
+                    exits[n] = exits[n] + 1 if moment - started[n] < STABLE else 1
+                    wait = min(RESTART_MAX, RESTART_FIRST * 2 ** (exits[n] - 1))
+                    log.error("node %s-%d exited (%s); starting it again in %.1f s",
+                              name, n + 1, code, wait)
+                    children[n], due[n] = None, moment + wait
         return 0
     finally:
         for child in children:
-            if child.poll() is None:
+            if child is not None and child.poll() is None:
                 child.send_signal(signal.SIGTERM)
         for child in children:
             with contextlib.suppress(Exception):
-                child.wait(config.shutdown_timeout * 3)
+                if child is not None:
+                    child.wait(config.shutdown_timeout * 3)
         if database is not None:
             database.stop()
         lock.close()

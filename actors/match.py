@@ -98,6 +98,8 @@ class Batch:
 
 #: Most queued commands handled in one batch.
 BATCH_LIMIT = 64
+#: Most events a restored match keeps for the sockets that follow it here (``replay``).
+REPLAY_LIMIT = 1024
 
 
 class MatchActor:
@@ -139,6 +141,13 @@ class MatchActor:
         #: Frames from a user whose join is being claimed, handled after it, in order.
         self.held: dict[str, list[Frame]] = {}
         self.batch: Batch | None = None
+        #: After a restore (a takeover, a restart): the events sent since, by
+        #: first ``seq``, encoded per view, so that a socket following the match
+        #: from the node that handed it over gets each event it missed
+        #: (``Attach.resume``) instead of a jump to a snapshot.  Kept for the
+        #: grace period, within which such sockets come back.
+        self.replay: list[tuple[int, dict[Seat | None, list[bytes]]]] | None = None
+        self.replay_from = 0  # the seq the replay starts after
         self._spectators: tuple[list[str] | None, frozenset[str]] = (None, frozenset())
         #: user id -> (the user document it was made from, role, view)
         self._views: dict[str, tuple[dict[str, Any], str | None, dict[str, Any]]] = {}
@@ -152,6 +161,8 @@ class MatchActor:
     def start(self, *, restored: bool = False) -> None:
         self.task = asyncio.get_running_loop().create_task(self.run(), name=f"match-{self.id}")
         if restored:
+            self.replay, self.replay_from = [], self.doc["seq"]
+            self.set_timer("replay", None, self.config.grace_period)
             # After a restart everyone counts as dropped now: each has the grace period.
             for user_id in self.participants():
                 self.disconnected.add(user_id)
@@ -511,7 +522,7 @@ class MatchActor:
         """Send each event to every socket, encoded once per view of the state
         (of ``doc``, the state the events led to; the adopted one by default).
         An event addressed to some seats shows its fields to those only."""
-        if not self.sockets:
+        if not self.sockets and self.replay is None:
             self.clock_changed = False
             return
         doc = doc or self.doc
@@ -532,6 +543,18 @@ class MatchActor:
             for text in views[self.seat_of(user_id)]:
                 socket.send(text)
         self.metrics.frames_out += len(events) * len(self.sockets)
+        if self.replay is not None:
+            self.replay.append((first_seq, views))
+            if first_seq - self.replay_from > REPLAY_LIMIT:
+                self.replay = None
+
+    def missed(self, after: int, seat: Seat | None) -> list[bytes] | None:
+        """The events after ``after`` as ``seat`` sees them, in order, if
+        they are all in the replay; ``None`` if some are not."""
+        if self.replay is None or after < self.replay_from:
+            return None
+        return [text for first, views in self.replay for n, text in enumerate(views[seat])
+                if first + n > after]
 
     @staticmethod
     def play(draft: Draft, outcome: tuple[dict[str, Any], list[Event]]) -> None:
@@ -644,7 +667,12 @@ class MatchActor:
             self.sockets[user_id] = message.socket
         if user_id == self.doc["host_id"]:
             self.clear_timer("idle", None)
-        message.socket.send(self.snapshot(user_id))
+        missed = None if message.resume is None else self.missed(message.resume,
+                                                                 self.seat_of(user_id))
+        if missed is None:
+            message.socket.send(self.snapshot(user_id))
+        for text in missed or ():
+            message.socket.send(text)
         await self.start_when_seated()
 
     async def on_detach(self, message: Detach) -> None:
@@ -1030,7 +1058,9 @@ class MatchActor:
     async def on_timeout(self, timeout: Timeout) -> None:
         if self.timers.pop((timeout.kind, timeout.key), None) is None:
             return  # cleared or replaced after it fired
-        if timeout.kind == "idle":
+        if timeout.kind == "replay":
+            self.replay = None
+        elif timeout.kind == "idle":
             if not self.doc["is_started"] and self.doc["host_id"] not in self.sockets:
                 await self.cancel(self.draft())
         elif timeout.kind == "unstarted":

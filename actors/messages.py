@@ -47,6 +47,9 @@ class CommandError(Exception):
 class Attach:
     socket: Socket
     user: dict[str, Any]
+    #: the last event this socket's client saw, when it follows the match from
+    #: the node that handed it over: it gets the events after it, not a snapshot
+    resume: int | None = None
 
 
 @dataclass

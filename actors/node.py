@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import socket
 import time
@@ -50,6 +52,16 @@ def default_url(address: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+def key_check(secret: bytes) -> str:
+    """What a node says of its secret in its document, so that nodes can tell
+    whether they share one without saying it: an HMAC of a fixed text."""
+    return hmac.new(secret, b"arena: one cluster, one secret", hashlib.sha256).hexdigest()[:32]
+
+
+class Refused(Exception):
+    """This node must not join the nodes on the database; the message says why."""
+
+
 def node_id(data_dir: Path) -> str:
     """This node's id: made once and kept in the data directory (which one
     process holds at a time), so a node that restarts holds its matches again
@@ -70,10 +82,11 @@ async def _nothing() -> None:
 
 
 class Node:
-    def __init__(self, store: Store, name: str, node_id: str) -> None:
+    def __init__(self, store: Store, name: str, node_id: str, secret: bytes = b"") -> None:
         self.store = store
         self.id = node_id
         self.name = name
+        self.key_check = key_check(secret)
         #: Where the other nodes reach this one (set once the port is bound).
         self.url = ""
         self.started = time.time()
@@ -86,14 +99,27 @@ class Node:
     async def start(self, fence: Hook = _nothing, unfence: Hook = _nothing) -> None:
         """Say this node is here, then keep saying it until ``stop``; ``fence``
         is awaited when heartbeats stop landing for ``FENCE`` seconds, and
-        ``unfence`` when one lands again."""
+        ``unfence`` when one lands again.
+
+        Raises ``Refused`` (and says it is gone) if a live node that was
+        there first has another secret: each would refuse the other's
+        cookies, tokens and relayed sockets."""
         await self.beat()
+        others = [n for n in await self.store.nodes.live(LEASE)
+                  if n["_id"] != self.id and n.get("key_check") not in (None, self.key_check)
+                  and (n.get("started", 0.0), n["_id"]) < (self.started, self.id)]
+        if others:
+            await self.store.nodes.retire(self.id)
+            raise Refused(
+                f"This node's cookie secret differs from that of the live node "
+                f"{others[0]['name']!r} on this database; give every node the same "
+                f"--cookie-secret (ARENA_COOKIE_SECRET).")
         await self.store.nodes.forget_before(time.time() - FORGET_AFTER)
         self.task = asyncio.get_running_loop().create_task(self.run(fence, unfence),
                                                            name="heartbeat")
 
     async def beat(self) -> None:
-        await self.store.nodes.beat(self.id, self.name, self.url, self.started)
+        await self.store.nodes.beat(self.id, self.name, self.url, self.started, self.key_check)
         self.live_nodes = len(await self.store.nodes.live(LEASE))
 
     async def run(self, fence: Hook, unfence: Hook) -> None:

@@ -152,9 +152,11 @@ class LoginHandler(CredentialsHandler):
         key, csrf = new_key(), new_key()
         await self.ctx.store.sessions.create(digest(key), user["_id"], csrf, SESSION_LIFETIME)
         days = SESSION_LIFETIME.days
+        secure = self.request.protocol == "https"  # (behind a proxy: as it says)
         self.set_signed_cookie(SESSION_COOKIE, key, expires_days=days, httponly=True,
-                               samesite="Lax", path="/")
-        self.set_cookie(CSRF_COOKIE, csrf, expires_days=days, samesite="Lax", path="/")
+                               samesite="Lax", path="/", secure=secure)
+        self.set_cookie(CSRF_COOKIE, csrf, expires_days=days, samesite="Lax", path="/",
+                        secure=secure)
         self.redirect(validation.safe_redirect(self.get_query_argument("next", None)))
 
 

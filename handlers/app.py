@@ -33,6 +33,7 @@ from handlers.matches import (
 )
 from handlers.matchmaking import MatchmakingHandler
 from handlers.ops import HealthHandler, MetricsHandler, OpenAPIHandler
+from handlers.proxy import TrustedProxies
 from handlers.socket import MatchSocket
 from handlers.users import MeHandler, UserDetailHandler, UsersHandler
 from handlers.web import WEB_ROUTES
@@ -122,4 +123,5 @@ def make_server(app: ArenaApplication, config: Config) -> ArenaHTTPServer:
         idle_connection_timeout=config.header_timeout,
         body_timeout=config.body_timeout,
         per_address=config.connections_per_address,
+        proxies=TrustedProxies.parse(config.trusted_proxies),
     )

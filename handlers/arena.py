@@ -67,7 +67,9 @@ class Arena:
         store = Store(uri, config.database, indexed_lookups=indexed_lookups,
                       journal_interval=config.journal_interval)
         hasher = PasswordHasher(rounds=config.bcrypt_rounds)
-        node = Node(store, config.node_name or default_name(config.port), node_id(config.data_dir))
+        secret = load_secret(config)
+        node = Node(store, config.node_name or default_name(config.port),
+                    node_id(config.data_dir), secret)
         registry = Registry(store, config, owner=node.id)
         matchmaker = Matchmaker(registry)
         try:
@@ -87,7 +89,7 @@ class Arena:
             await store.close()
             raise
         context = AppContext(config=config, store=store, hasher=hasher,
-                             secret=load_secret(config), registry=registry,
+                             secret=secret, registry=registry,
                              matchmaker=matchmaker)
         context.collectors += [registry.collect, matchmaker.collect, node.collect]
         app = make_app(context)

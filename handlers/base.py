@@ -37,7 +37,49 @@ def dumps(data: Any) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-class BaseHandler(RequestHandler):
+class JSONErrors(RequestHandler):
+    """Every error answered in JSON, never Tornado's HTML page: ``{"detail":
+    ...}`` (or what ``render_error`` makes of it), ``Allow`` on a 405, and a
+    server fault's details in the log only."""
+
+    def render_error(self, error: APIError) -> Any:
+        return error.body
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        error = exc if isinstance(exc, APIError) else self._error_for_status(status_code, exc)
+        self.set_status(error.status_code)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        for name, value in error.headers.items():
+            self.set_header(name, value)
+        self.finish(dumps(self.render_error(error)))
+
+    def _error_for_status(self, status: int, exc: BaseException | None) -> APIError:
+        if status == 405:
+            error = APIError(405, "method_not_allowed",
+                             f'Method "{self.request.method}" not allowed.')
+            error.headers["Allow"] = ", ".join(self.allowed_methods())
+            return error
+        if status == 404:
+            return errors.not_found()
+        if 400 <= status < 500:
+            reason = exc.log_message if isinstance(exc, HTTPError) and exc.log_message else None
+            return APIError(status, "invalid_request", reason or self._reason)
+        return APIError(500, "internal_error", "Internal server error")
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        """The HTTP methods this handler answers (for ``Allow`` on a 405)."""
+        return [method for method in cls.SUPPORTED_METHODS
+                if getattr(cls, method.lower()) is not getattr(RequestHandler, method.lower())]
+
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        if isinstance(value, APIError):
+            return  # an expected refusal, already answered
+        super().log_exception(typ, value, tb)
+
+
+class BaseHandler(JSONErrors):
     """Plain-JSON (``/api/``) handler; subclasses implement HTTP methods."""
 
     #: Take form-encoded bodies too (login and token endpoints, for browsers).
@@ -154,9 +196,6 @@ class BaseHandler(RequestHandler):
     def render_success(self, data: Any) -> Any:
         return data
 
-    def render_error(self, error: APIError) -> Any:
-        return error.body
-
     def send(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.finish(dumps(self.render_success(data)))
@@ -164,38 +203,6 @@ class BaseHandler(RequestHandler):
     def send_page(self, items: list[Any], total: int) -> None:
         self.set_header("X-Total-Count", str(total))
         self.send(items)
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        error = exc if isinstance(exc, APIError) else self._error_for_status(status_code, exc)
-        self.set_status(error.status_code)
-        for name, value in error.headers.items():
-            self.set_header(name, value)
-        self.finish(dumps(self.render_error(error)))
-
-    def _error_for_status(self, status: int, exc: BaseException | None) -> APIError:
-        if status == 405:
-            error = APIError(405, "method_not_allowed",
-                             f'Method "{self.request.method}" not allowed.')
-            error.headers["Allow"] = ", ".join(self.allowed_methods())
-            return error
-        if status == 404:
-            return errors.not_found()
-        if 400 <= status < 500:
-            reason = exc.log_message if isinstance(exc, HTTPError) and exc.log_message else None
-            return APIError(status, "invalid_request", reason or self._reason)
-        return APIError(500, "internal_error", "Internal server error")
-
-    @classmethod
-    def allowed_methods(cls) -> list[str]:
-        """The HTTP methods this handler answers (for ``Allow`` on a 405)."""
-        return [method for method in cls.SUPPORTED_METHODS
-                if getattr(cls, method.lower()) is not getattr(RequestHandler, method.lower())]
-
-    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
-        if isinstance(value, APIError):
-            return  # an expected refusal, already answered
-        super().log_exception(typ, value, tb)
 
     def on_finish(self) -> None:
         self.ctx.in_flight -= 1

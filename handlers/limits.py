@@ -12,7 +12,8 @@
   holds at most ``per_address`` connections still speaking HTTP from one
   client address; a connection over the bound is closed at once.  Sockets
   that were upgraded to WebSocket no longer count: they are authenticated
-  and bounded by the match.
+  and bounded by the match.  Behind a trusted proxy the client address is
+  the one the proxy names (``ForwardedClient``, ``handlers.proxy``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from tornado.httputil import (
     ResponseStartLine,
 )
 from tornado.iostream import IOStream
+
+from handlers.proxy import TrustedProxies
 
 #: Bodies up to this many times the limit are read and dropped after the 400,
 #: so the client sees the answer; a larger one has its connection closed
@@ -124,16 +127,28 @@ class BodyLimit(HTTPMessageDelegate):
 
 
 class ArenaHTTPServer(HTTPServer):
-    """Tornado's server with a bound on HTTP connections per client address."""
+    """Tornado's server with a bound on HTTP connections per client address,
+    and the client's address and scheme read from a trusted proxy's headers.
 
-    def initialize(self, *args: Any, per_address: int = 0, **kwargs: Any) -> None:
+    A connection from a trusted proxy (``handlers.proxy``) carries many
+    clients, so it is counted against the client of the request it is
+    serving, from that request's headers until the next request on it or
+    its close; a request whose client is at the bound has its connection
+    closed at once, as a direct connection over the bound is."""
+
+    def initialize(self, *args: Any, per_address: int = 0,
+                   proxies: TrustedProxies | None = None, **kwargs: Any) -> None:
         super().initialize(*args, **kwargs)
         self.per_address = per_address
+        self.proxies = proxies or TrustedProxies()
         self.by_address: Counter[str] = Counter()
         self.host_of: dict[IOStream, str] = {}
 
     def handle_stream(self, stream: IOStream, address: Any) -> None:
         host = address[0] if isinstance(address, tuple) else str(address)
+        if self.proxies.trusts(host):
+            super().handle_stream(stream, address)  # counted by request: ``attribute``
+            return
         if self.per_address and self.by_address[host] >= self.per_address:
             stream.close()
             return
@@ -141,11 +156,81 @@ class ArenaHTTPServer(HTTPServer):
         self.host_of[stream] = host
         super().handle_stream(stream, address)
 
-    def on_close(self, server_conn: object) -> None:
-        """The connection stopped speaking HTTP: closed, or upgraded to a WebSocket."""
-        host = self.host_of.pop(getattr(server_conn, "stream", None), None)  # type: ignore[arg-type]
+    def start_request(self, server_conn: object,
+                      request_conn: HTTPConnection) -> HTTPMessageDelegate:
+        delegate = super().start_request(server_conn, request_conn)
+        address = getattr(getattr(request_conn, "context", None), "address", None)
+        if isinstance(address, tuple) and self.proxies.trusts(address[0]):
+            return ForwardedClient(delegate, request_conn, self, address[0])
+        return delegate
+
+    def attribute(self, stream: IOStream, client: str) -> bool:
+        """Count the proxied connection ``stream`` against ``client`` from now;
+        ``False`` (and counted against nobody new) if ``client`` is at the bound."""
+        if not self.per_address:
+            return True
+        before = self.host_of.get(stream)
+        if before == client:
+            return True
+        if self.by_address[client] >= self.per_address:
+            return False
+        self.uncount(stream)
+        self.by_address[client] += 1
+        self.host_of[stream] = client
+        return True
+
+    def uncount(self, stream: IOStream | None) -> None:
+        host = self.host_of.pop(stream, None)  # type: ignore[arg-type]
         if host is not None:
             self.by_address[host] -= 1
             if self.by_address[host] <= 0:
                 del self.by_address[host]
+
+    def on_close(self, server_conn: object) -> None:
+        """The connection stopped speaking HTTP: closed, or upgraded to a WebSocket."""
+        self.uncount(getattr(server_conn, "stream", None))
         super().on_close(server_conn)
+
+
+class ForwardedClient(HTTPMessageDelegate):
+    """One request from a connection of this server: when it came through a
+    trusted proxy, its ``remote_ip`` and ``protocol`` become the client's
+    (``handlers.proxy``), and its connection counts against that client."""
+
+    def __init__(self, inner: HTTPMessageDelegate, connection: HTTPConnection,
+                 server: ArenaHTTPServer, proxy: str) -> None:
+        self.inner = inner
+        self.connection = connection
+        self.server = server
+        self.proxy = proxy  # the trusted peer
+        self.passed = False  # the headers went on to ``inner``
+
+    def headers_received(
+        self, start_line: RequestStartLine | ResponseStartLine, headers: HTTPHeaders
+    ) -> Awaitable[None] | None:
+        context = getattr(self.connection, "context", None)
+        stream = getattr(self.connection, "stream", None)
+        if context is not None and stream is not None:
+            client, https = self.server.proxies.client(
+                self.proxy, headers.get_list("X-Forwarded-For"),
+                headers.get_list("X-Forwarded-Proto"))
+            context.remote_ip = client
+            context.protocol = "https" if https else "http"
+            if client == self.proxy:  # the proxy itself: not bounded
+                self.server.uncount(stream)
+            elif not self.server.attribute(stream, client):
+                stream.close()
+                return None
+        self.passed = True
+        return self.inner.headers_received(start_line, headers)
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        return self.inner.data_received(chunk) if self.passed else None
+
+    def finish(self) -> None:
+        if self.passed:
+            self.inner.finish()
+
+    def on_connection_close(self) -> None:
+        if self.passed:
+            self.inner.on_connection_close()

@@ -18,8 +18,8 @@ from actors.views import completed_view
 from handlers import errors
 from handlers.base import BaseHandler
 from handlers.openapi import BOOLEAN, INTEGER, PAGING, STRING, operation, optional
-from handlers.relay import HEADER, find_owner, forward, gather, relayed
-from handlers.request import SAFE_INTEGER
+from handlers.relay import find_owner, forward, gather, passed_on
+from handlers.request import SAFE_INTEGER, match_number
 from store.matches import COMPLETED_ORDERINGS
 
 TAG = "matches"
@@ -43,9 +43,9 @@ class MatchHandler(BaseHandler):
     async def actor(self, match_id: str) -> MatchActor | None:
         """The live match's actor, here; ``None`` when another node holds the
         match and the request was passed to it (and answered: ``handlers.relay``)."""
-        if not match_id.isdigit():
+        key = match_number(match_id)
+        if key is None:
             raise errors.not_found()
-        key = int(match_id)
         actor = await self.registry.arrival(key)
         if actor is None or not actor.live:
             owner = await find_owner(self.ctx, self, key)
@@ -123,7 +123,7 @@ class OngoingMatchesHandler(MatchHandler):
             ):
                 continue
             matches.append(view)
-        if relayed(self.ctx.secret, self.request.headers.get(HEADER)):
+        if passed_on(self):
             self.send(matches)  # this node's part of another node's answer: all of it
             return
         matches += await gather(self.ctx, self)
@@ -212,8 +212,8 @@ class CompletedMatchHandler(MatchHandler):
     openapi = {"get": operation("A completed match", tag=TAG, responses=(200, 404))}
 
     async def get(self, match_id: str) -> None:
-        match = await self.ctx.store.matches.completed_by_id(int(match_id)) \
-            if match_id.isdigit() else None
+        key = match_number(match_id)
+        match = await self.ctx.store.matches.completed_by_id(key) if key is not None else None
         if match is None:
             raise errors.not_found()
         self.send(completed_view(match))

@@ -13,9 +13,12 @@ secret):
 - the list of ongoing matches is each node's own, put together by the node
   asked (``gather``).
 
-What is passed on carries ``X-Arena-Relay``, a signed timestamp: the owner
-then skips the browser Origin check (the node reached has made it) and never
-passes the request on again.
+What is passed on carries every end-to-end header the client sent, and
+``X-Arena-Relay``, a signed timestamp: the owner then skips the browser
+Origin check (the node reached has made it, against the address the browser
+used).  A request carrying that header, signed or not, is never passed on
+again: a node whose secret differs from its peers' (which ``Arena.open``
+refuses to start) could otherwise bounce one request between them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.httputil import HTTPHeaders
 from tornado.websocket import WebSocketClientConnection
 
 from actors.node import HEARTBEAT, LEASE
@@ -46,10 +50,22 @@ if TYPE_CHECKING:
 log = logging.getLogger("arena.relay")
 
 HEADER = "X-Arena-Relay"
+#: On a relayed socket following its match to a new owner: the ``seq`` of the
+#: last event its client saw (the owner sends the events after it).
+RESUME = "X-Arena-Resume"
 #: How old a relay's signature may be (clocks of one cluster agree closer than this).
 PROOF_AGE = 60.0
-#: The client's headers that go with what is passed on.
-PASSED = ("Authorization", "Cookie", "Origin", "X-CSRFToken", "Content-Type")
+#: Headers that concern one connection, not the request (RFC 9110 7.6.1), or
+#: that the client of the next hop writes itself: never passed on.
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+    "trailer", "transfer-encoding", "upgrade", "host", "content-length", HEADER.lower(),
+    RESUME.lower()})
+#: Of the owner's answer, what the node reached does not pass back (its own
+#: server writes these; the body arrives decompressed).
+NOT_RETURNED = frozenset({
+    "connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
+    "date", "server"})
 
 
 def proof(secret: bytes, moment: float | None = None) -> str:
@@ -79,11 +95,23 @@ class Owner:
     holding: tuple[str, str]
 
 
+def passed_on(handler: RequestHandler) -> bool:
+    """Whether this request came from another node (or says it did): it is
+    answered here, never passed on again."""
+    return HEADER in handler.request.headers
+
+
+def resume_point(value: str | None) -> int | None:
+    """The ``X-Arena-Resume`` header's ``seq``, if it holds one."""
+    return int(value) if value and value.isascii() and value.isdigit() and \
+        len(value) < 16 else None
+
+
 async def find_owner(ctx: AppContext, handler: RequestHandler, match_id: int) -> Owner | None:
     """The node holding live match ``match_id``, when it is another live node
     and the request was not passed on already.  A match whose node is gone
     is taken over here first (``holder``)."""
-    if relayed(ctx.secret, handler.request.headers.get(HEADER)):
+    if passed_on(handler):
         return None
     assert ctx.registry is not None
     owner = await holder(ctx, match_id)
@@ -111,9 +139,20 @@ async def holder(ctx: AppContext, match_id: int) -> Owner | None:
     return None
 
 
-def passed_headers(ctx: AppContext, handler: RequestHandler) -> dict[str, str]:
-    headers = {name: value for name in PASSED
-               if (value := handler.request.headers.get(name)) is not None}
+def passed_headers(ctx: AppContext, handler: RequestHandler, *,
+                   socket: bool = False) -> HTTPHeaders:
+    """The client's end-to-end headers, as they came, and this node's proof;
+    for a ``socket``, without the client's own WebSocket handshake (the
+    relay makes its own)."""
+    request = handler.request
+    named = {part.strip().lower() for value in request.headers.get_list("Connection")
+             for part in value.split(",")}
+    headers = HTTPHeaders()
+    for name, value in request.headers.get_all():
+        lower = name.lower()
+        if lower in HOP_BY_HOP or lower in named or (socket and lower.startswith("sec-websocket-")):
+            continue
+        headers.add(name, value)
     headers[HEADER] = proof(ctx.secret)
     return headers
 
@@ -123,7 +162,8 @@ async def forward(ctx: AppContext, handler: RequestHandler, url: str) -> None:
     request = handler.request
     response = await AsyncHTTPClient().fetch(HTTPRequest(
         url + request.uri, request.method, headers=passed_headers(ctx, handler),
-        body=request.body if request.method in ("POST", "PUT", "PATCH") else None,
+        body=request.body if request.body or request.method in ("POST", "PUT", "PATCH")
+        else None,
         allow_nonstandard_methods=True, connect_timeout=5, request_timeout=10,
         follow_redirects=False), raise_error=False)
     if response.code == 599:  # the owner did not answer: it is being taken over
@@ -131,8 +171,11 @@ async def forward(ctx: AppContext, handler: RequestHandler, url: str) -> None:
                                  "try again in a moment.")
     ctx.sockets.forwarded += 1
     handler.set_status(response.code)
-    if response.headers.get("Content-Type"):
-        handler.set_header("Content-Type", response.headers["Content-Type"])
+    handler.clear_header("Content-Type")
+    handler.clear_header("Cache-Control")
+    for name, value in response.headers.get_all():
+        if name.lower() not in NOT_RETURNED:
+            handler.add_header(name, value)
     handler.finish(response.body or None)
 
 
@@ -174,14 +217,14 @@ class Relay:
 
     When the owner hands the match over (it stops, closing with 1012), the
     relay stays open: it waits for the next owner (``HANDOVER_WAIT``),
-    opens the socket there, sends again what the client sent before its
-    first snapshot (an ``auth`` frame), and passes on what the client sent
-    meanwhile.  Of what the new owner says up to its snapshot, only the
-    snapshot goes through, and only when it is newer than the client's last
-    event (as it is when the return made an event: ``reconnected``): the
-    client's socket stays open, every command it sent is answered, and its
-    frames go on in ``seq`` order, a snapshot standing in for the events of
-    the move."""
+    opens the socket there saying which event its client saw last
+    (``RESUME``), sends again what the client sent before its first
+    snapshot (an ``auth`` frame), and passes on what the client sent
+    meanwhile.  The new owner sends the events the client missed, in order
+    (a snapshot instead, newer than what the client saw, if it no longer has
+    them); a frame with a ``seq`` the client has seen is not passed twice.
+    The client's socket stays open, every command it sent is answered, and
+    its events go on one ``seq`` after another."""
 
     def __init__(self, client: MatchSocket, owner: Owner) -> None:
         self.client = client
@@ -189,21 +232,22 @@ class Relay:
         self.upstream: WebSocketClientConnection | None = None
         self.pending: list[str | bytes] | None = []  # what the client sent while unconnected
         self.preamble: list[str | bytes] = []  # what it sent before its first snapshot
-        self.seen: str | None = None  # the last frame with a ``seq`` passed to the client
-        #: the new owner's greeting is being read: only a snapshot may pass
-        self.greeting = False
+        self.seq: int | None = None  # of the last sequenced frame passed to the client
         self.ended: asyncio.Future[None] | None = None  # the upstream closed
         self.closed = False
 
-    async def run(self, match_id: str) -> None:
+    async def run(self, match_id: int) -> None:
         client = self.client
         while True:
             url = self.owner.url.replace("http", "ws", 1)
             self.ended = asyncio.get_running_loop().create_future()
-            self.greeting = again = self.seen is not None
+            again = self.seq is not None
+            headers = passed_headers(client.ctx, client, socket=True)
+            if again:
+                headers[RESUME] = str(self.seq)
             try:
                 upstream = await connect_upstream(HTTPRequest(
-                    f"{url}/ws/matches/{match_id}", headers=passed_headers(client.ctx, client),
+                    f"{url}/ws/matches/{match_id}", headers=headers,
                     connect_timeout=5, request_timeout=10), self.on_upstream)
             except Exception as error:
                 log.warning("relay of match %s to %s failed: %r", match_id, url, error)
@@ -230,37 +274,34 @@ class Relay:
                 self.ended.set_result(None)
             return
         client = self.client
-        if isinstance(message, str) and message.startswith('{"type":"state"'):
-            client.send_state(message)  # the newest only, for a reader behind
-            return
-        if self.greeting:  # from a new owner: only a snapshot the client lacks
-            if not (isinstance(message, str) and message.startswith(SEQUENCED[1])):
+        if isinstance(message, str):
+            if message.startswith('{"type":"state"'):
+                client.send_state(message)  # the newest only, for a reader behind
                 return
-            self.greeting = False
-            assert self.seen is not None
-            if seq_of(message) <= seq_of(self.seen):
-                return
-        if isinstance(message, str) and message.startswith(SEQUENCED):
-            self.seen = message
+            if message.startswith(SEQUENCED):
+                seq = seq_of(message)
+                if self.seq is not None and seq <= self.seq:
+                    return  # seen already (through the node that handed it over)
+                self.seq = seq
         client.send(message)
 
-    async def moved(self, match_id: str) -> bool:
+    async def moved(self, match_id: int) -> bool:
         """Wait for the match to be held anew (by another node, or this one,
         or its owner come back); whether it was, within ``HANDOVER_WAIT``."""
         ctx = self.client.ctx
         deadline = time.monotonic() + HANDOVER_WAIT
         while time.monotonic() < deadline and not self.closed:
-            owner = await holder(ctx, int(match_id))  # taken over here, if need be
+            owner = await holder(ctx, match_id)  # taken over here, if need be
             if owner is not None and owner.holding != self.owner.holding:
                 self.owner = owner
                 return True
-            if owner is None and await ctx.store.matches.holding(int(match_id)) is None:
+            if owner is None and await ctx.store.matches.holding(match_id) is None:
                 return False  # over: a fresh socket finds out why
             await asyncio.sleep(0.05)
         return False
 
     def forward(self, message: str | bytes) -> None:
-        if self.seen is None:
+        if self.seq is None:
             self.preamble.append(message)
         if self.pending is not None:
             self.pending.append(message)

@@ -32,6 +32,16 @@ SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 32
 
 
+def match_number(segment: str) -> int | None:
+    """A match id from a path segment: ASCII digits only (``str.isdigit``
+    also takes ``²`` and ``٣``), at most ``SAFE_INTEGER``; ``None`` otherwise,
+    which every caller answers as "no such match"."""
+    if not (segment.isascii() and segment.isdigit() and len(segment) <= 16):
+        return None
+    number = int(segment)
+    return number if number <= SAFE_INTEGER else None
+
+
 class Body:
     """Typed access to the fields of a JSON (or form) request body."""
 

@@ -24,8 +24,10 @@ from actors.messages import Attach, Detach, Frame, error_frame
 from actors.registry import Registry
 from handlers.base import identify, user_for_token
 from handlers.context import AppContext
+from handlers.flood import FrameBudget, Verdict
 from handlers.frames import FrameProtocol
-from handlers.relay import HEADER, Owner, Relay, find_owner, relayed
+from handlers.relay import HEADER, RESUME, Owner, Relay, find_owner, relayed, resume_point
+from handlers.request import match_number
 from handlers.rfc6455 import text_frame
 
 AUTH_TIMEOUT = 10.0
@@ -40,9 +42,14 @@ class MatchSocket(WebSocketHandler):
         self.actor: MatchActor | None = None
         self.closed = False
         self.counted = False  # in ``ctx.sockets.open``: from ``open`` to ``on_close``
-        self.tokens = float(context.config.rate_burst)
-        self.refilled = time.monotonic()
-        self.violations = 0
+        self.budget = FrameBudget(context.config.rate_limit, context.config.rate_burst,
+                                  time.monotonic())
+        #: the match asked for, when the path names one (ASCII digits)
+        self.match_id: int | None = None
+        #: the last event the client saw, when this socket follows its match
+        #: from a node that handed it over (``Relay``): the owner sends the
+        #: events after it instead of a snapshot
+        self.resume: int | None = None
         self.auth_timer: object | None = None
         #: where the node holding the match listens, when it is not this one
         self.owner: Owner | None = None
@@ -56,18 +63,24 @@ class MatchSocket(WebSocketHandler):
     # -- handshake ---------------------------------------------------------------
 
     async def prepare(self) -> None:
-        match_id = self.path_kwargs.get("match_id", "")
-        if match_id.isdigit() and await self.registry.arrival(int(match_id)) is None:
-            self.owner = await find_owner(self.ctx, self, int(match_id))
-            if self.owner is not None:
-                return  # the owner authenticates; this node only copies frames
+        """Every check of the handshake, on whichever node it reaches, then
+        the decision to serve the socket here or relay it to the match's node
+        (which checks the credentials again, and skips only the Origin check,
+        made here against the address the browser used)."""
+        self.match_id = match_number(self.path_kwargs.get("match_id", ""))
         identity = await identify(self, self.ctx)
-        self.bad_credentials = identity.bad_token
-        if (identity.session is not None and not self.origin_allowed()
-                and not relayed(self.ctx.secret, self.request.headers.get(HEADER))):
+        from_node = relayed(self.ctx.secret, self.request.headers.get(HEADER))
+        if identity.session is not None and not from_node and not self.origin_allowed():
             self.set_status(403)
             self.finish({"detail": "Cross-origin socket refused."})
             return
+        if from_node:
+            self.resume = resume_point(self.request.headers.get(RESUME))
+        if self.match_id is not None and await self.registry.arrival(self.match_id) is None:
+            self.owner = await find_owner(self.ctx, self, self.match_id)
+            if self.owner is not None:
+                return  # the owner attaches the socket; this node copies frames
+        self.bad_credentials = identity.bad_token
         self.user = identity.user
 
     def origin_allowed(self) -> bool:
@@ -108,9 +121,9 @@ class MatchSocket(WebSocketHandler):
             self.relay = Relay(self, self.owner)
             self.ctx.sockets.relays += 1
             self.ctx.sockets.relayed += 1
-            IOLoop.current().add_callback(self.relay.run, match_id)
+            IOLoop.current().add_callback(self.relay.run, self.match_id)
             return
-        actor = self.registry.get(int(match_id)) if match_id.isdigit() else None
+        actor = self.registry.get(self.match_id) if self.match_id is not None else None
         if actor is None or not actor.live:
             self.close(4404, "No such match")
             return
@@ -129,7 +142,7 @@ class MatchSocket(WebSocketHandler):
     def attach(self, user: dict[str, Any]) -> None:
         assert self.actor is not None
         self.user_id = user["_id"]
-        self.actor.post(Attach(self, user))
+        self.actor.post(Attach(self, user, self.resume))
 
     def on_close(self) -> None:
         self.closed = True
@@ -148,7 +161,7 @@ class MatchSocket(WebSocketHandler):
 
     def on_message(self, message: str | bytes) -> Any:
         self.ctx.sockets.frames_in += 1
-        if not self.within_rate():
+        if not self.within_rate(message):
             return
         if self.relay is not None:  # the owner parses, answers and rate-limits it too
             self.relay.forward(message)
@@ -183,22 +196,18 @@ class MatchSocket(WebSocketHandler):
             return
         self.attach(user)
 
-    def within_rate(self) -> bool:
-        """A token bucket: refused frames get ``rate_limited``; a flood closes with 1008."""
-        config = self.ctx.config
-        moment = time.monotonic()
-        self.tokens = min(config.rate_burst,
-                          self.tokens + (moment - self.refilled) * config.rate_limit)
-        self.refilled = moment
-        if self.tokens >= 1:
-            self.tokens -= 1
-            self.violations = 0
+    def within_rate(self, message: str | bytes) -> bool:
+        """Whether ``message`` is within the socket's budget (``handlers.flood``);
+        a refused one is answered ``rate_limited`` (echoing its ``id``), and a
+        flood closes the socket with 1008."""
+        verdict = self.budget.take(time.monotonic())
+        if verdict is Verdict.PASS:
             return True
-        self.violations += 1
-        if self.violations > config.rate_burst:
+        if verdict is Verdict.FLOOD:
             self.close(1008, "Flooding")
         else:
-            self.send_error_frame(None, "rate_limited", "Too many frames; slow down.")
+            self.send_error_frame(frame_id(message), "rate_limited",
+                                  "Too many frames; slow down.")
         return False
 
     def send_error_frame(self, frame_id: Any, code: str, message: str) -> None:
@@ -226,3 +235,12 @@ class MatchSocket(WebSocketHandler):
         if not self.closed:
             self.closed = True
             super().close(code, reason)
+
+
+def frame_id(message: str | bytes) -> Any:
+    """The ``id`` of a client frame, for a reply to one that was not parsed."""
+    try:
+        frame = orjson.loads(message)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return frame.get("id") if isinstance(frame, dict) else None

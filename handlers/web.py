@@ -2,7 +2,8 @@
 
 The client is plain JavaScript modules served as they are (no build step);
 it talks to Arena only through the public REST API and the match socket.
-Every response here carries a Content-Security-Policy that allows scripts,
+Errors here are JSON, as everywhere (``handlers.base.JSONErrors``).  Every
+response here carries a Content-Security-Policy that allows scripts,
 styles and connections from this origin only (no inline script or style),
 forbids framing, and turns off MIME sniffing.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tornado.web import RequestHandler, StaticFileHandler
+
+from handlers.base import JSONErrors
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 
@@ -40,19 +43,27 @@ def secure(handler: RequestHandler) -> None:
         handler.set_header(name, value)
 
 
-class PageHandler(RequestHandler):
+class PageHandler(JSONErrors):
     """``/``: the single page; the client routes by the URL's fragment."""
 
     def set_default_headers(self) -> None:
         secure(self)
 
     def get(self) -> None:
+        self.finish(self.page().read_bytes())
+
+    def head(self) -> None:
+        self.set_header("Content-Length", str(self.page().stat().st_size))
+        self.finish()
+
+    def page(self) -> Path:
+        """The page's file, its headers set."""
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
-        self.finish((WEB / "index.html").read_bytes())
+        return WEB / "index.html"
 
 
-class AssetHandler(StaticFileHandler):
+class AssetHandler(JSONErrors, StaticFileHandler):
     """``/static/<file>``: the client's scripts, styles and images."""
 
     def set_default_headers(self) -> None:

@@ -24,11 +24,14 @@ class NodeRepository:
     def indexes(self) -> list[Index]:
         return []  # keyed by _id; read whole (a few documents)
 
-    async def beat(self, node_id: str, name: str, url: str, started: float) -> None:
-        """Say that the node is alive, now, and where the others reach it."""
+    async def beat(self, node_id: str, name: str, url: str, started: float,
+                   key_check: str) -> None:
+        """Say that the node is alive, now, where the others reach it, and
+        which secret it holds (``actors.node.key_check``: not the secret)."""
         await self.collection.update_one(
             {"_id": node_id},
-            {"$set": {"name": name, "url": url, "started": started, "seen": time.time()}},
+            {"$set": {"name": name, "url": url, "started": started, "seen": time.time(),
+                      "key_check": key_check}},
             upsert=True)
 
     async def of(self, node_id: str) -> dict[str, Any] | None:

@@ -8,6 +8,9 @@ mocked: every test talks over the wire.
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ from handlers.context import AppContext
 from handlers.limits import ArenaHTTPServer
 from store.embedded import EmbeddedDatabase
 from tests.client import Api
+from tests.process import ROOT
 
 TEST_SECRET = "arena-test-secret"
 
@@ -100,3 +104,24 @@ def http_server(io_loop, _unused_port, arena: Arena) -> ArenaHTTPServer:
 @pytest.fixture
 def api(http_client, base_url: str) -> Api:
     return Api(http_client, base_url)
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``python server.py database`` on a fresh data directory, for nodes to
+    share (``tests.cluster``): the process and its URI."""
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "server.py"), "database", "--data-dir",
+         str(tmp_path / "db"), "--port", "0"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    uri = ""
+    for line in process.stdout:
+        found = re.search(r"mongodb://127\.0\.0\.1:\d+/", line)
+        if found:
+            uri = found.group(0)
+            break
+    assert uri, "the database did not say where it listens"
+    yield process, uri
+    if process.poll() is None:
+        process.kill()

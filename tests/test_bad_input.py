@@ -10,11 +10,13 @@ import asyncio
 import json
 import re
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from handlers.request import SAFE_INTEGER
 from tests.client import Api
+from tests.ws import Peer
 
 PATH_VALUES = {"match_id": "1", "role": "host", "username": "nobody", "flag": "played",
                "action": "log"}
@@ -241,3 +243,41 @@ async def test_a_revoked_token_is_401_where_a_user_is_needed(api: Api) -> None:
     lobby = await api.post("/games", {"name": "x", "users": []}, token=token)
     assert lobby.status == 401 and lobby.json["error"]["code"] == "unauthorized"
     assert (await api.delete("/api/token/", token=token)).status == 401
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("digits", ["%C2%B2", "%D9%A3", "3%C2%B2", "99999999999999999999999"])
+async def test_match_ids_in_other_digits_are_404(api: Api, base_url: str, digits: str) -> None:
+    _, token = await api.new_user()
+    made = (await api.post("/api/ongoing_matches/", {}, token=token)).json
+    # a match exists whose id those digits could be read as (Arabic-Indic 3, say)
+    assert (await api.get(f"/api/ongoing_matches/{made['id']}/")).status == 200
+    for path in (f"/api/ongoing_matches/{digits}/", f"/api/ongoing_matches/{digits}/host/",
+                 f"/api/completed_matches/{digits}/"):
+        response = await api.get(path)
+        assert (response.status, response.json) == (404, {"detail": "Not found."}), path
+    peer = await Peer.connect(base_url, digits, token)
+    assert await peer.closed() == 4404
+    arabic = "".join(chr(0x660 + int(d)) for d in str(made["id"]))
+    response = await api.get(f"/api/ongoing_matches/{quote(arabic)}/")
+    assert response.status == 404
+
+
+@pytest.mark.gen_test
+async def test_the_pages_routes_answer_errors_in_json(api: Api) -> None:
+    for method in ("POST", "PUT", "DELETE"):
+        response = await api.request(method, "/", body=b"")
+        assert response.status == 405 and response.json["detail"].startswith("Method")
+        assert response.headers["Allow"] == "GET, HEAD"
+        assert response.headers["Content-Type"].startswith("application/json")
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    head = await api.request("HEAD", "/")
+    assert head.status == 200 and head.body == b""
+    assert int(head.headers["Content-Length"]) == len((await api.get("/")).body)
+    for path, status in (("/static/missing.js", 404), ("/static/", 403)):
+        response = await api.get(path)
+        assert response.status == status, path
+        assert response.headers["Content-Type"].startswith("application/json")
+        assert "detail" in response.json
+    posted = await api.request("POST", "/static/app.js", body=b"")
+    assert (posted.status, posted.headers["Allow"]) == (405, "GET, HEAD")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 import pytest
 from tornado.httpclient import HTTPClientError
@@ -143,12 +145,40 @@ async def test_flooding_is_rate_limited_then_closed_1008(
     _, token, match = await open_match(api)
     peer = await attach(base_url, match["id"], token)
     burst = context.config.rate_burst
-    for _ in range(burst * 3):
+    for _ in range(burst * 4):  # the burst, then more than twice its worth refused
         peer.send({"type": "ping"})
     assert await peer.closed() == 1008
     codes = [f.get("code") for f in peer.received if f["type"] == "error"]
     assert "rate_limited" in codes
     assert sum(f["type"] == "pong" for f in peer.received) <= burst + 1
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_steady_flood_is_closed_though_frames_get_through_between(
+    api: Api, base_url: str, context: AppContext
+) -> None:
+    """Frames at five times the rate: some pass as the budget refills, the
+    rest are refused (each answer echoing its frame's id), and the refusals
+    within 10 s pass twice the burst: the socket is closed."""
+    _, token, match = await open_match(api)
+    peer = await attach(base_url, match["id"], token)
+    rate, burst = context.config.rate_limit, context.config.rate_burst
+    for n in range(burst):  # the burst spent, within the rules
+        peer.send({"type": "ping", "id": n})
+    started = time.monotonic()
+    closing = asyncio.ensure_future(peer.closed(10))  # read all the while
+    n = burst
+    while not closing.done() and time.monotonic() - started < 8:
+        peer.send({"type": "ping", "id": n})
+        n += 1
+        await asyncio.sleep(1 / (5 * rate))
+    assert await closing == 1008
+    refused = [f for f in peer.received if f.get("code") == "rate_limited"]
+    passed = [f for f in peer.received if f["type"] == "pong"]
+    assert len(passed) > burst  # the flood was not refused whole: the budget refilled
+    assert len(refused) == 2 * burst  # the next refusal closed it
+    assert all(isinstance(f["id"], int) and f["id"] >= burst for f in refused)
+    assert len({f["id"] for f in refused}) == len(refused)
 
 
 @pytest.mark.gen_test(timeout=30)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,58 +25,21 @@ import pytest
 
 from actors.node import FENCE, HEARTBEAT, LEASE
 from tests.client import PASSWORD
+from tests.cluster import (
+    SECRET,
+    account,
+    cluster,
+    counted,
+    held_by,
+    nodes_seen,
+    seated,
+    wait_for,
+)
 from tests.netcut import Link
 from tests.process import ROOT, ServerProcess
 from tests.ws import Peer
 
-SECRET = "shared-secret-for-the-test"
 GRACE = 30.0  # the default grace period
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "server.py"), "database", "--data-dir",
-         str(tmp_path / "db"), "--port", "0"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    uri = ""
-    for line in process.stdout:
-        found = re.search(r"mongodb://127\.0\.0\.1:\d+/", line)
-        if found:
-            uri = found.group(0)
-            break
-    assert uri, "the database did not say where it listens"
-    yield process, uri
-    if process.poll() is None:
-        process.kill()
-
-
-@contextlib.contextmanager
-def cluster(uri: str, tmp_path: Path, count: int, **env: str) -> Iterator[list[ServerProcess]]:
-    """``count`` nodes on the database at ``uri``, sharing the secret; stopped after."""
-    nodes: list[ServerProcess] = []
-    try:
-        for n in range(count):
-            nodes.append(ServerProcess(tmp_path / f"node{n}", "--cookie-secret", SECRET,
-                                       env={"MONGODB_URI": uri, **env}).start())
-        yield nodes
-    except BaseException:  # what the nodes logged goes with the failure
-        for node in nodes:
-            sys.stderr.write(f"--- {node.url}\n" + "".join(
-                line for line in node.output if not line.startswith("  ")))
-        raise
-    finally:
-        for node in nodes:
-            node.stop()
-
-
-def account(node: ServerProcess, name: str) -> str:
-    """Sign ``name`` up through ``node``; a token for them."""
-    assert node.request("POST", "/api/users/sign_up/",
-                        {"username": name, "password": PASSWORD})[0] == 201
-    return node.request("POST", "/api/token/", {"username": name, "password": PASSWORD})[1][
-        "token"]
 
 
 def test_the_database_runs_alone_and_stops_on_sigterm(
@@ -129,26 +92,6 @@ def test_two_nodes_share_accounts_and_pair_each_ticket_once(
         assert sum(counted(node, "arena_matchmaking_pairings_total") for node in nodes) == 20
 
 
-def counted(node: ServerProcess, name: str) -> int:
-    """The value of the unlabelled sample ``name`` in ``node``'s ``/metrics``."""
-    found = re.search(rf"^{name} (\d+)", node.request_text("/metrics"), re.M)
-    assert found, name
-    return int(found.group(1))
-
-
-def nodes_seen(node: ServerProcess) -> int:
-    return counted(node, "arena_cluster_nodes")
-
-
-def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_nodes_see_each_other_come_and_go(
         database: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
     _, uri = database
@@ -167,17 +110,6 @@ def test_nodes_see_each_other_come_and_go(
     finally:
         for node in nodes:
             node.stop()
-
-
-def held_by(node: ServerProcess) -> int:
-    """How many live matches ``node`` runs the actors of."""
-    return counted(node, "arena_live_matches")
-
-
-async def seated(node: ServerProcess, match_id: int, token: str) -> Peer:
-    peer = await Peer.connect(node.url, match_id, token)
-    await peer.next("snapshot")
-    return peer
 
 
 async def one_nil(node: ServerProcess, prefix: str

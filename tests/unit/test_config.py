@@ -33,3 +33,21 @@ def test_every_setting_is_a_flag_and_an_environment_variable(
 def test_a_value_outside_its_choices_is_refused() -> None:
     with pytest.raises(SystemExit):
         config.parse(["--event-loop", "trio"])
+
+
+def test_secrets_never_go_on_another_process_command_line() -> None:
+    argv = ["--cookie-secret", "s3cret", "--port", "0", "--mongodb-uri=mongodb://u:p@h/",
+            "--workers", "2", "--node-name", "cookie-secret"]
+    assert config.public_argv(argv) == ["--port", "0", "--workers", "2",
+                                        "--node-name", "cookie-secret"]
+    with pytest.raises(SystemExit):  # no abbreviation slips a secret past that
+        config.parse(["--cookie-sec", "s3cret"])
+
+
+def test_a_trusted_proxy_that_is_not_an_address_is_refused(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        config.parse(["--trusted-proxies", "127.0.0.1,proxy.local"])
+    assert "--trusted-proxies: not an address or CIDR block: 'proxy.local'" in \
+        capsys.readouterr().err
+    assert config.parse(["--trusted-proxies", "10.0.0.0/8"])[0].trusted_proxies == "10.0.0.0/8"
