@@ -29,6 +29,12 @@ not what they gain:
 - ``arena@N:owner``: the same nodes, every socket of table i opened on node
   i mod N, which holds its matches (a proxy routing sockets by match).
 
+``--baseline REV`` adds the target ``baseline``, first (the one the
+table's ratios are against): ``arena`` as it was at the git revision
+``REV``, checked out into a temporary worktree, so that a change is
+measured against the code before it in one run.  A target may name it
+with flags too (``baseline+workers=2``).
+
 For every Arena target the table adds the share of the generator's sockets
 that reached a node other than their match's and were relayed (from the
 nodes' ``arena_sockets_total`` and ``arena_relayed_sockets_total``).
@@ -44,13 +50,17 @@ packages (Node 22 itself comes from the npm package ``node``) with
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from bench.server import ROOT, ArenaProcess, ClusterProcess, RelayProcess, ServerProcess
@@ -103,7 +113,8 @@ def install_peer() -> None:
 
 
 def start(target: str, args: argparse.Namespace) -> ServerProcess | ClusterProcess:
-    """Start ``target``: ``relay``, ``colyseus``, or ``arena[@N][+flag=value…]``."""
+    """Start ``target``: ``relay``, ``colyseus``, ``arena[@N][+flag=value…]``,
+    or ``baseline[+flag=value…]`` (Arena at ``--baseline``)."""
     kind, *settings = target.split("+")
     if kind == "relay":
         return RelayProcess(cpu=SERVER_CPU)
@@ -111,7 +122,11 @@ def start(target: str, args: argparse.Namespace) -> ServerProcess | ClusterProce
         return ColyseusProcess(cpu=SERVER_CPU)
     kind, _, cluster = kind.partition("@")
     nodes, _, route = cluster.partition(":")
-    if kind != "arena" or not (nodes or "1").isdigit() or route not in ("", "owner"):
+    root = args.baseline_root if kind == "baseline" else ROOT
+    if kind == "baseline" and (root is None or nodes):
+        raise SystemExit("the baseline target needs --baseline REV, and runs one node")
+    if kind not in ("arena", "baseline") or not (nodes or "1").isdigit() \
+            or route not in ("", "owner"):
         raise SystemExit(f"unknown target {target!r}")
     flags = [part for setting in settings
              for part in ("--" + setting.partition("=")[0], setting.partition("=")[2])]
@@ -121,7 +136,20 @@ def start(target: str, args: argparse.Namespace) -> ServerProcess | ClusterProce
              "--idle-timeout", "3600", "--bcrypt-rounds", str(args.bcrypt_rounds), *flags]
     if nodes:
         return ClusterProcess(int(nodes), *flags, cpu=SERVER_CPU, route=route or "spread")
-    return ArenaProcess(*flags, cpu=SERVER_CPU)
+    return ArenaProcess(*flags, cpu=SERVER_CPU, root=root)
+
+
+@contextlib.contextmanager
+def checkout(revision: str) -> Iterator[Path]:
+    """The code at git ``revision``, in a worktree removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="arena-baseline-")) / "tree"
+    subprocess.run(["git", "worktree", "add", "--detach", str(folder), revision], cwd=ROOT,
+                   check=True, capture_output=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT,
+                       check=False, capture_output=True)
 
 
 def relay_share(server: ServerProcess | ClusterProcess) -> float | None:
@@ -226,14 +254,20 @@ def report(results: dict[str, list[dict[str, Any]]], targets: list[str],
 def main(args: argparse.Namespace) -> None:
     install_peer()
     targets = args.targets.split(",")
-    results: dict[str, list[dict[str, Any]]] = {target: [] for target in targets}
-    for run in range(args.runs):
-        for target in targets:
-            with start(target, args) as server:
-                rows = generate(server, args)
-            results[target].extend(rows)
-            for row in rows:
-                print(f"run {run + 1} {target}: " + json.dumps(row), flush=True)
+    with contextlib.ExitStack() as stack:
+        args.baseline_root = None
+        if args.baseline:
+            args.baseline_root = stack.enter_context(checkout(args.baseline))
+            if not any(t.split("+")[0] == "baseline" for t in targets):
+                targets.insert(0, "baseline")
+        results: dict[str, list[dict[str, Any]]] = {target: [] for target in targets}
+        for run in range(args.runs):
+            for target in targets:
+                with start(target, args) as server:
+                    rows = generate(server, args)
+                results[target].extend(rows)
+                for row in rows:
+                    print(f"run {run + 1} {target}: " + json.dumps(row), flush=True)
     report(results, targets, args)
 
 
@@ -241,6 +275,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--targets", default="arena,relay,colyseus")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also run Arena as it was at this git revision, first")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--matches", type=int, default=1000)
     parser.add_argument("--spectators", type=int, default=2)

@@ -54,16 +54,17 @@ class ServerProcess:
     name = "server"
 
     def __init__(self, command: list[str], ready_prefix: str, cpu: int | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, root: Path = ROOT) -> None:
         self.command = (["taskset", "-c", str(cpu)] if cpu is not None else []) + command
         self.ready_prefix = ready_prefix
         self.env = env
+        self.root = root
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
 
     def __enter__(self) -> ServerProcess:
         # preexec: a benchmark stopped by a signal leaves no server running behind it
-        self.process = subprocess.Popen(self.command, cwd=ROOT, stdout=subprocess.PIPE,
+        self.process = subprocess.Popen(self.command, cwd=self.root, stdout=subprocess.PIPE,
                                         text=True, preexec_fn=die_with_parent,
                                         env=None if self.env is None else {**os.environ,
                                                                            **self.env})
@@ -108,19 +109,20 @@ class ServerProcess:
 
 class ArenaProcess(ServerProcess):
     """Arena on a data directory of its own: one node, or with ``--workers N``
-    N nodes behind one port, ready once each has said where it is reached."""
+    N nodes behind one port, ready once each has said where it is reached;
+    the code in ``root`` (another checkout: an earlier revision to compare)."""
 
     name = "arena"
 
     def __init__(self, *extra: str, cpu: int | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, root: Path = ROOT) -> None:
         self.data_dir = tempfile.mkdtemp(prefix="arena-bench-")
         self.workers = int(extra[extra.index("--workers") + 1]) if "--workers" in extra else 1
         self.node_urls: list[str] = []
         super().__init__(
-            [sys.executable, str(ROOT / "server.py"), "--port", "0", "--data-dir",
+            [sys.executable, str(root / "server.py"), "--port", "0", "--data-dir",
              self.data_dir, "--log-level", "warning", "--bcrypt-rounds", "4", *extra],
-            "Arena listening on ", cpu, env)
+            "Arena listening on ", cpu, env, root)
 
     def ready(self, line: str) -> bool:
         listening = super().ready(line)  # the shared port, with --workers

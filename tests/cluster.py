@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from tests.client import PASSWORD
 from tests.process import ServerProcess
@@ -77,3 +78,41 @@ async def seated(node: ServerProcess, match_id: int, token: str) -> Peer:
     peer = await Peer.connect(node.url, match_id, token)
     await peer.next("snapshot")
     return peer
+
+
+async def one_nil(node: ServerProcess, prefix: str
+                  ) -> tuple[dict[str, Any], dict[str, str], Peer, Peer, dict[str, Any]]:
+    """An rps match to 2 created through ``node`` by two new users, started and
+    at 1-0 to the host: the match, the tokens by role, the two players' peers
+    and the ack of the last move."""
+    tokens = {role: account(node, f"{prefix}_{role}") for role in ("host", "challenger")}
+    status, match = node.request("POST", "/api/ongoing_matches/",
+                                 {"game": "rps", "target_score": 2}, token=tokens["host"])
+    assert status == 201
+    host = await seated(node, match["id"], tokens["host"])
+    challenger = await seated(node, match["id"], tokens["challenger"])
+    assert (await challenger.command("join", role="challenger"))["type"] == "ack"
+    assert (await challenger.command("ready"))["type"] == "ack"
+    assert (await host.command("start"))["type"] == "ack"
+    assert (await host.command("move", move={"throw": "rock"}))["type"] == "ack"
+    seen = await challenger.command("move", move={"throw": "scissors"})
+    assert seen["type"] == "ack"
+    return match, tokens, host, challenger, seen
+
+
+async def finish_two_one(node: ServerProcess, match: dict[str, Any], tokens: dict[str, str],
+                         seen: dict[str, Any], prefix: str) -> None:
+    """Both players of ``one_nil``'s match come back through ``node``, find it
+    where they left it, and the host wins it: elo applied once."""
+    host = await Peer.connect(node.url, match["id"], tokens["host"])
+    snapshot = await host.next("snapshot")
+    assert snapshot["seq"] >= seen["seq"]  # nothing seen was lost
+    assert snapshot["state"]["score"] == {"host": 1, "challenger": 0}
+    challenger = await seated(node, match["id"], tokens["challenger"])
+    assert (await host.command("move", move={"throw": "paper"}))["type"] == "ack"
+    assert (await challenger.command("move", move={"throw": "rock"}))["type"] == "ack"
+    ended = await host.next("event", "ended")
+    assert ended["result"]["winner_elo_after_match"] == 1050
+    for role, elo in (("host", 1050), ("challenger", 950)):
+        user = node.request("GET", f"/api/users/{prefix}_{role}/")[1]
+        assert (user["elo"], user["ongoing_match"]) == (elo, None)

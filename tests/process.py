@@ -35,6 +35,14 @@ class ServerProcess:
         self.url = ""
         self.output: list[str] = []
 
+    @classmethod
+    def at(cls, url: str) -> ServerProcess:
+        """A handle on a server already listening at ``url`` (one node of
+        ``--workers``), for its requests only."""
+        server = cls(Path())
+        server.url = url
+        return server
+
     def start(self, timeout: float = 90.0) -> ServerProcess:
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "server.py"), "--port", "0", "--data-dir",

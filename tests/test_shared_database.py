@@ -30,8 +30,10 @@ from tests.cluster import (
     account,
     cluster,
     counted,
+    finish_two_one,
     held_by,
     nodes_seen,
+    one_nil,
     seated,
     wait_for,
 )
@@ -110,44 +112,6 @@ def test_nodes_see_each_other_come_and_go(
     finally:
         for node in nodes:
             node.stop()
-
-
-async def one_nil(node: ServerProcess, prefix: str
-                  ) -> tuple[dict[str, Any], dict[str, str], Peer, Peer, dict[str, Any]]:
-    """An rps match to 2 created through ``node`` by two new users, started and
-    at 1-0 to the host: the match, the tokens by role, the two players' peers
-    and the ack of the last move."""
-    tokens = {role: account(node, f"{prefix}_{role}") for role in ("host", "challenger")}
-    status, match = node.request("POST", "/api/ongoing_matches/",
-                                 {"game": "rps", "target_score": 2}, token=tokens["host"])
-    assert status == 201
-    host = await seated(node, match["id"], tokens["host"])
-    challenger = await seated(node, match["id"], tokens["challenger"])
-    assert (await challenger.command("join", role="challenger"))["type"] == "ack"
-    assert (await challenger.command("ready"))["type"] == "ack"
-    assert (await host.command("start"))["type"] == "ack"
-    assert (await host.command("move", move={"throw": "rock"}))["type"] == "ack"
-    seen = await challenger.command("move", move={"throw": "scissors"})
-    assert seen["type"] == "ack"
-    return match, tokens, host, challenger, seen
-
-
-async def finish_two_one(node: ServerProcess, match: dict[str, Any], tokens: dict[str, str],
-                         seen: dict[str, Any], prefix: str) -> None:
-    """Both players of ``one_nil``'s match come back through ``node``, find it
-    where they left it, and the host wins it: elo applied once."""
-    host = await Peer.connect(node.url, match["id"], tokens["host"])
-    snapshot = await host.next("snapshot")
-    assert snapshot["seq"] >= seen["seq"]  # nothing seen was lost
-    assert snapshot["state"]["score"] == {"host": 1, "challenger": 0}
-    challenger = await seated(node, match["id"], tokens["challenger"])
-    assert (await host.command("move", move={"throw": "paper"}))["type"] == "ack"
-    assert (await challenger.command("move", move={"throw": "rock"}))["type"] == "ack"
-    ended = await host.next("event", "ended")
-    assert ended["result"]["winner_elo_after_match"] == 1050
-    for role, elo in (("host", 1050), ("challenger", 950)):
-        user = node.request("GET", f"/api/users/{prefix}_{role}/")[1]
-        assert (user["elo"], user["ongoing_match"]) == (elo, None)
 
 
 @pytest.mark.gen_test(timeout=120)
@@ -428,19 +392,14 @@ async def reply(peer: Peer, frame_id: int) -> dict[str, Any]:
 
 
 def in_order(peer: Peer) -> bool:
-    """Whether the socket's events came one ``seq`` after another, a snapshot
-    only ever bringing it forward."""
-    last = None
-    for frame in peer.received:
-        if frame["type"] == "snapshot":
-            if last is not None and frame["seq"] < last:
-                return False
-            last = frame["seq"]
-        elif frame["type"] == "event":
-            if last is not None and frame["seq"] != last + 1:
-                return False
-            last = frame["seq"]
-    return True
+    """Whether the socket got one snapshot, then every event one ``seq``
+    after another: no gap, no second snapshot standing in for events."""
+    sequenced = [f for f in peer.received if f["type"] in ("snapshot", "event")]
+    if not sequenced or sequenced[0]["type"] != "snapshot":
+        return False
+    seqs = [f["seq"] for f in sequenced]
+    return all(f["type"] == "event" for f in sequenced[1:]) and \
+        seqs == list(range(seqs[0], seqs[0] + len(seqs)))
 
 
 @pytest.mark.gen_test(timeout=120)
