@@ -132,6 +132,16 @@ def lock_data_dir(config: Config) -> Any:
     return lock
 
 
+#: A node's exit status when its configuration keeps it out of the cluster
+#: (``EX_CONFIG``): ``--workers`` does not start such a node again.
+REFUSED = 78
+#: ``--workers``: the wait before a node that exited is started again, doubled
+#: for each exit in a row within ``STABLE`` seconds of its start, up to ``RESTART_MAX``.
+RESTART_FIRST = 0.5
+RESTART_MAX = 30.0
+STABLE = 30.0
+
+
 def run_server(config: Config) -> int:
     from actors.node import Refused
 
@@ -149,16 +159,6 @@ def run_server(config: Config) -> int:
         print(f"Arena did not start: {refusal}", file=sys.stderr, flush=True)
         return REFUSED
     return 0
-
-
-#: A node's exit status when its configuration keeps it out of the cluster
-#: (``EX_CONFIG``): ``--workers`` does not start such a node again.
-REFUSED = 78
-#: ``--workers``: the wait before a node that exited is started again, doubled
-#: for each exit in a row within ``STABLE`` seconds of its start, up to ``RESTART_MAX``.
-RESTART_FIRST = 0.5
-RESTART_MAX = 30.0
-STABLE = 30.0
 
 
 def run_workers(config: Config, argv: list[str]) -> int:

@@ -548,10 +548,11 @@ class MatchActor:
             if first_seq - self.replay_from > REPLAY_LIMIT:
                 self.replay = None
 
-    def missed(self, after: int, seat: Seat | None) -> list[bytes] | None:
+    def missed(self, after: int | None, seat: Seat | None) -> list[bytes] | None:
         """The events after ``after`` as ``seat`` sees them, in order, if
-        they are all in the replay; ``None`` if some are not."""
-        if self.replay is None or after < self.replay_from:
+        they are all in the replay; ``None`` if some are not (or no resume
+        point was given: the socket gets a snapshot)."""
+        if after is None or self.replay is None or after < self.replay_from:
             return None
         return [text for first, views in self.replay for n, text in enumerate(views[seat])
                 if first + n > after]
@@ -667,8 +668,7 @@ class MatchActor:
             self.sockets[user_id] = message.socket
         if user_id == self.doc["host_id"]:
             self.clear_timer("idle", None)
-        missed = None if message.resume is None else self.missed(message.resume,
-                                                                 self.seat_of(user_id))
+        missed = self.missed(message.resume, self.seat_of(user_id))
         if missed is None:
             message.socket.send(self.snapshot(user_id))
         for text in missed or ():

@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from actors.metrics import counter, gauge
 from store import Store
@@ -104,8 +105,7 @@ class Node:
         Raises ``Refused`` (and says it is gone) if a live node that was
         there first has another secret: each would refuse the other's
         cookies, tokens and relayed sockets."""
-        await self.beat()
-        others = [n for n in await self.store.nodes.live(LEASE)
+        others = [n for n in await self.beat()
                   if n["_id"] != self.id and n.get("key_check") not in (None, self.key_check)
                   and (n.get("started", 0.0), n["_id"]) < (self.started, self.id)]
         if others:
@@ -118,9 +118,12 @@ class Node:
         self.task = asyncio.get_running_loop().create_task(self.run(fence, unfence),
                                                            name="heartbeat")
 
-    async def beat(self) -> None:
+    async def beat(self) -> list[dict[str, Any]]:
+        """Say this node is alive; the live nodes, itself included."""
         await self.store.nodes.beat(self.id, self.name, self.url, self.started, self.key_check)
-        self.live_nodes = len(await self.store.nodes.live(LEASE))
+        live = await self.store.nodes.live(LEASE)
+        self.live_nodes = len(live)
+        return live
 
     async def run(self, fence: Hook, unfence: Hook) -> None:
         landed = time.monotonic()  # when the last heartbeat that landed was sent

@@ -19,7 +19,7 @@ from handlers import errors
 from handlers.base import BaseHandler
 from handlers.openapi import BOOLEAN, INTEGER, PAGING, STRING, operation, optional
 from handlers.relay import find_owner, forward, gather, passed_on
-from handlers.request import SAFE_INTEGER, match_number
+from handlers.request import SAFE_INTEGER, ascii_integer
 from store.matches import COMPLETED_ORDERINGS
 
 TAG = "matches"
@@ -43,7 +43,7 @@ class MatchHandler(BaseHandler):
     async def actor(self, match_id: str) -> MatchActor | None:
         """The live match's actor, here; ``None`` when another node holds the
         match and the request was passed to it (and answered: ``handlers.relay``)."""
-        key = match_number(match_id)
+        key = ascii_integer(match_id)
         if key is None:
             raise errors.not_found()
         actor = await self.registry.arrival(key)
@@ -212,7 +212,7 @@ class CompletedMatchHandler(MatchHandler):
     openapi = {"get": operation("A completed match", tag=TAG, responses=(200, 404))}
 
     async def get(self, match_id: str) -> None:
-        key = match_number(match_id)
+        key = ascii_integer(match_id)
         match = await self.ctx.store.matches.completed_by_id(key) if key is not None else None
         if match is None:
             raise errors.not_found()

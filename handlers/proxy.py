@@ -47,6 +47,8 @@ class TrustedProxies:
         return bool(self.networks)
 
     def trusts(self, address: str) -> bool:
+        if not self.networks:  # the default: nothing to parse on every request
+            return False
         try:
             ip = ipaddress.ip_address(address.strip().split("%", 1)[0])
         except ValueError:

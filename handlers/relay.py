@@ -101,12 +101,6 @@ def passed_on(handler: RequestHandler) -> bool:
     return HEADER in handler.request.headers
 
 
-def resume_point(value: str | None) -> int | None:
-    """The ``X-Arena-Resume`` header's ``seq``, if it holds one."""
-    return int(value) if value and value.isascii() and value.isdigit() and \
-        len(value) < 16 else None
-
-
 async def find_owner(ctx: AppContext, handler: RequestHandler, match_id: int) -> Owner | None:
     """The node holding live match ``match_id``, when it is another live node
     and the request was not passed on already.  A match whose node is gone

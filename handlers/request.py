@@ -32,13 +32,14 @@ SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 32
 
 
-def match_number(segment: str) -> int | None:
-    """A match id from a path segment: ASCII digits only (``str.isdigit``
-    also takes ``²`` and ``٣``), at most ``SAFE_INTEGER``; ``None`` otherwise,
-    which every caller answers as "no such match"."""
-    if not (segment.isascii() and segment.isdigit() and len(segment) <= 16):
+def ascii_integer(text: str) -> int | None:
+    """A non-negative integer written in ASCII digits only (``str.isdigit``
+    also takes ``²`` and ``٣``), at most ``SAFE_INTEGER``; ``None`` otherwise.
+    Match ids in paths are read with it (``None``: no such match), and the
+    ``seq`` a relayed socket resumes from."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 16):
         return None
-    number = int(segment)
+    number = int(text)
     return number if number <= SAFE_INTEGER else None
 
 

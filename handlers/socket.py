@@ -26,8 +26,8 @@ from handlers.base import identify, user_for_token
 from handlers.context import AppContext
 from handlers.flood import FrameBudget, Verdict
 from handlers.frames import FrameProtocol
-from handlers.relay import HEADER, RESUME, Owner, Relay, find_owner, relayed, resume_point
-from handlers.request import match_number
+from handlers.relay import HEADER, RESUME, Owner, Relay, find_owner, relayed
+from handlers.request import ascii_integer
 from handlers.rfc6455 import text_frame
 
 AUTH_TIMEOUT = 10.0
@@ -67,7 +67,7 @@ class MatchSocket(WebSocketHandler):
         the decision to serve the socket here or relay it to the match's node
         (which checks the credentials again, and skips only the Origin check,
         made here against the address the browser used)."""
-        self.match_id = match_number(self.path_kwargs.get("match_id", ""))
+        self.match_id = ascii_integer(self.path_kwargs.get("match_id", ""))
         identity = await identify(self, self.ctx)
         from_node = relayed(self.ctx.secret, self.request.headers.get(HEADER))
         if identity.session is not None and not from_node and not self.origin_allowed():
@@ -75,7 +75,7 @@ class MatchSocket(WebSocketHandler):
             self.finish({"detail": "Cross-origin socket refused."})
             return
         if from_node:
-            self.resume = resume_point(self.request.headers.get(RESUME))
+            self.resume = ascii_integer(self.request.headers.get(RESUME, ""))
         if self.match_id is not None and await self.registry.arrival(self.match_id) is None:
             self.owner = await find_owner(self.ctx, self, self.match_id)
             if self.owner is not None:
@@ -166,12 +166,8 @@ class MatchSocket(WebSocketHandler):
         if self.relay is not None:  # the owner parses, answers and rate-limits it too
             self.relay.forward(message)
             return
-        try:
-            frame = orjson.loads(message)
-        except (ValueError, UnicodeDecodeError):
-            self.send_error_frame(None, "bad_message", "Frames are JSON objects.")
-            return
-        if not isinstance(frame, dict):
+        frame = parse_frame(message)
+        if frame is None:
             self.send_error_frame(None, "bad_message", "Frames are JSON objects.")
             return
         if not isinstance(frame.get("type"), str):
@@ -206,7 +202,8 @@ class MatchSocket(WebSocketHandler):
         if verdict is Verdict.FLOOD:
             self.close(1008, "Flooding")
         else:
-            self.send_error_frame(frame_id(message), "rate_limited",
+            refused = parse_frame(message) or {}  # only to echo its id
+            self.send_error_frame(refused.get("id"), "rate_limited",
                                   "Too many frames; slow down.")
         return False
 
@@ -237,10 +234,10 @@ class MatchSocket(WebSocketHandler):
             super().close(code, reason)
 
 
-def frame_id(message: str | bytes) -> Any:
-    """The ``id`` of a client frame, for a reply to one that was not parsed."""
+def parse_frame(message: str | bytes) -> dict[str, Any] | None:
+    """A client frame as the JSON object it must be; ``None`` if it is not one."""
     try:
         frame = orjson.loads(message)
     except (ValueError, UnicodeDecodeError):
         return None
-    return frame.get("id") if isinstance(frame, dict) else None
+    return frame if isinstance(frame, dict) else None
