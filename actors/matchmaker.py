@@ -34,7 +34,7 @@ import logging
 import time
 from typing import Any
 
-from actors.ending import fault_point
+from actors.match.ending import fault_point
 from actors.metrics import MatchmakingMetrics
 from actors.pairing import Waiting, Windows, pairs
 from actors.registry import AlreadyInMatch, Registry

@@ -18,17 +18,16 @@ import time
 from collections.abc import Collection
 from typing import Any
 
-from actors.ending import fault_point, finish_cancelling, finish_ending
 from actors.games import GAMES
-from actors.match import MatchActor
-from actors.messages import Checkpoint
+from actors.match.actor import MatchActor
+from actors.match.document import new_match
+from actors.match.ending import fault_point, finish_cancelling, finish_ending
+from actors.match.messages import Checkpoint
 from actors.metrics import Metrics
 from actors.node import HEARTBEAT, LEASE
 from actors.ticker import Ticker
 from config import Config
 from store import Store
-from store.matches import match_key
-from store.timestamps import now
 
 log = logging.getLogger("arena.registry")
 
@@ -116,9 +115,10 @@ class Registry:
         return sorted((actor for actor in self.actors.values() if actor.live),
                       key=lambda actor: actor.id)
 
-    def drop(self, actor: MatchActor) -> None:
-        if self.actors.get(actor.id) is actor:
-            del self.actors[actor.id]
+    def finished(self, match_id: int, actor: object) -> None:
+        """The match's actor is over (``actors.match.host.Host``): forget it."""
+        if self.actors.get(match_id) is actor:
+            del self.actors[match_id]
 
     async def create(self, user: dict[str, Any], game: str, target: int, *,
                      challenger: dict[str, Any] | None = None,
@@ -143,15 +143,9 @@ class Registry:
                 await self.store.tickets.discard_waiting(user["_id"])
             else:
                 fault_point("pair_claimed")
-            doc = {
-                "_id": match_key(match_id), "id": match_id, "game": game,
-                "target_score": target, "host_id": user["_id"],
-                "challenger_id": challenger["_id"] if challenger else None, "spectator_ids": [],
-                "creation_timestamp": now(), "start_timestamp": None, "is_started": False,
-                "is_challenger_ready": challenger is not None, "matchmade": challenger is not None,
-                "state": GAMES[game].create(target, random.getrandbits(32)), "seq": 0,
-                "phase": "live", "owner": self.owner,
-            }
+            doc = new_match(match_id, game, target, user["_id"],
+                            challenger["_id"] if challenger else None,
+                            GAMES[game].create(target, random.getrandbits(32)), self.owner)
             await self.store.matches.insert(doc)
         except BaseException:
             for user_id in claimed:

@@ -6,13 +6,13 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from actors.views import user_view
 from handlers import errors, validation
 from handlers.base import CSRF_COOKIE, SESSION_COOKIE, BaseHandler
 from handlers.credentials import derive_token, digest, new_key
 from handlers.openapi import STRING, operation, optional
 from handlers.throttle import HELD
 from store.users import UsernameTaken
+from store.views import user_view
 
 SESSION_LIFETIME = timedelta(days=14)
 TAG = "accounts"

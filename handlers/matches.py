@@ -11,16 +11,16 @@ import asyncio
 from typing import Any
 
 from actors.games import GAMES
-from actors.match import MatchActor
-from actors.messages import Cancel, CommandError
+from actors.match.actor import MatchActor
+from actors.match.messages import Cancel, CommandError
 from actors.registry import AlreadyInMatch, Registry
-from actors.views import completed_view
 from handlers import errors
 from handlers.base import BaseHandler
 from handlers.openapi import BOOLEAN, INTEGER, PAGING, STRING, operation, optional
 from handlers.relay import find_owner, forward, gather, passed_on
 from handlers.request import SAFE_INTEGER, ascii_integer
 from store.matches import COMPLETED_ORDERINGS
+from store.views import completed_view
 
 TAG = "matches"
 ONGOING_ORDERINGS = ("host_elo", "-host_elo")

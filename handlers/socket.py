@@ -19,8 +19,9 @@ import orjson
 from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketHandler, WebSocketProtocol13
 
-from actors.match import MatchActor
-from actors.messages import Attach, Detach, Frame, error_frame
+from actors.match import wire
+from actors.match.actor import MatchActor
+from actors.match.messages import Attach, Detach, Frame
 from actors.registry import Registry
 from handlers.base import identify, user_for_token
 from handlers.context import AppContext
@@ -208,7 +209,7 @@ class MatchSocket(WebSocketHandler):
         return False
 
     def send_error_frame(self, frame_id: Any, code: str, message: str) -> None:
-        self.send(error_frame(frame_id, code, message))
+        self.send(wire.error(frame_id, code, message))
 
     # -- frames out (the actor's Socket) -------------------------------------------------
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from actors.views import user_view
 from handlers import errors
 from handlers.base import BaseHandler
 from handlers.openapi import PAGING, operation
 from store.users import USER_ORDERINGS
+from store.views import user_view
 
 TAG = "users"
 ORDERINGS = [name for name in USER_ORDERINGS if name]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors import elo
+from actors.match import elo
 
 
 def test_the_seeds_example_1000_beats_1000_with_k_100() -> None:

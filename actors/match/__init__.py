@@ -1,0 +1,1 @@
+"""One live match: the actor (``actors.match.actor``) and what it is made of."""

@@ -1,0 +1,149 @@
+"""The end of a match, made exactly-once without transactions.
+
+The decision (the result, with both new ratings computed from the ratings
+before the match) is stored first, in the match document with
+``phase: "ending"``.  Every step after it is idempotent, so the registry can
+replay ``finish_ending`` at start-up after a crash at any point, and the
+result is applied once.  Cancelling works the same way with
+``phase: "cancelling"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from typing import Any
+
+from actors.games import Event, Game, Seat, other
+from actors.match import elo
+from actors.match.core import Draft, MatchCore
+from actors.match.document import MatchDoc, players_of
+from actors.match.host import MatchStore
+from actors.match.messages import CommandError
+from store.timestamps import now
+from store.views import completed_view
+
+log = logging.getLogger("arena.match")
+
+
+def fault_point(step: str) -> None:
+    """Test hook: ``ARENA_CRASH_AT=<step>`` kills the process there (crash tests)."""
+    if os.environ.get("ARENA_CRASH_AT") == step:
+        log.warning("ARENA_CRASH_AT=%s: killing the process", step)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def decide_result(doc: MatchDoc, users: dict[str, dict[str, Any]], rules: Game,
+                  winner: Seat, reason: str, k: float) -> dict[str, Any]:
+    """The completed match: who won, the scores, and the ratings before and after."""
+    challenger_id = doc["challenger_id"]
+    assert challenger_id is not None, "a match is played by two"
+    winner_id = doc["host_id"] if winner == "host" else challenger_id
+    loser_id = challenger_id if winner == "host" else doc["host_id"]
+    winner_before = int(users[winner_id]["elo"])
+    loser_before = int(users[loser_id]["elo"])
+    winner_after, loser_after = elo.after_match(winner_before, loser_before, k)
+    score = rules.score(doc["state"])
+    return {
+        "id": int(doc["id"]), "game": doc["game"],
+        "winner": users[winner_id]["username"], "loser": users[loser_id]["username"],
+        "winner_id": winner_id, "loser_id": loser_id,
+        "start_timestamp": doc["start_timestamp"], "completion_timestamp": now(),
+        "winner_score": score[winner], "loser_score": score[other(winner)],
+        "winner_elo_before_match": winner_before, "loser_elo_before_match": loser_before,
+        "winner_elo_after_match": winner_after, "loser_elo_after_match": loser_after,
+        "reason": reason,
+    }
+
+
+async def finish_ending(store: MatchStore, doc: MatchDoc) -> None:
+    """Every step after the decision; each idempotent, so a replay completes it once."""
+    result = doc.get("result")
+    assert result is not None, "an ending document holds its result"
+    match_id = int(doc["id"])
+    await store.matches.store_completed(result)
+    fault_point("completed_stored")
+    await store.users.finish_match(result["winner_id"], match_id,
+                                   result["winner_elo_after_match"],
+                                   result["winner_elo_before_match"])
+    fault_point("winner_rated")
+    await store.users.finish_match(result["loser_id"], match_id, result["loser_elo_after_match"],
+                                   result["loser_elo_before_match"])
+    fault_point("loser_rated")
+    for spectator in doc["spectator_ids"]:
+        await store.users.release(spectator, match_id)
+    fault_point("released")
+    await remove_tickets(store, doc)
+    await store.matches.remove(match_id)
+
+
+async def finish_cancelling(store: MatchStore, doc: MatchDoc) -> None:
+    match_id = int(doc["id"])
+    for user_id in players_of(doc):
+        await store.users.release(user_id, match_id)
+    await remove_tickets(store, doc)
+    await store.matches.remove(match_id)
+
+
+async def remove_tickets(store: MatchStore, doc: MatchDoc) -> None:
+    """A matchmade match's players' tickets go with it."""
+    if doc.get("matchmade"):
+        for user_id in filter(None, (doc["host_id"], doc["challenger_id"])):
+            await store.tickets.remove_for_match(user_id, int(doc["id"]))
+
+
+class Ending:
+    """How a live match ends (a result) or is called off (cancelled)."""
+
+    def __init__(self, core: MatchCore) -> None:
+        self.core = core
+
+    async def end(self, draft: Draft, winner: Seat, reason: str) -> int:
+        """Decide the result, store the decision, then finish it; the last seq."""
+        core = self.core
+        result = decide_result(draft.doc, core.users, core.game, winner, reason,
+                               core.config.elo_k)
+        draft.doc["phase"] = "ending"
+        draft.doc["result"] = result
+        draft.doc["seq"] = core.doc["seq"] + len(draft.events)  # seq of the events so far
+        await self.record_decision(draft)
+        fault_point("ending_recorded")
+        await finish_ending(core.store, draft.doc)
+        await core.claims.settle(core.emit)
+        draft.events.append(Event("ended", {"result": completed_view(result)}))
+        return self.close_out(draft)
+
+    async def cancel(self, draft: Draft) -> int:
+        core = self.core
+        draft.doc["phase"] = "cancelling"
+        draft.doc["seq"] = core.doc["seq"] + len(draft.events)
+        await self.record_decision(draft)
+        await finish_cancelling(core.store, draft.doc)
+        await core.claims.settle(core.emit)
+        draft.events.append(Event("cancelled", {}))
+        return self.close_out(draft)
+
+    async def record_decision(self, draft: Draft) -> None:
+        """Store the decision in the match document, if this node still holds
+        the match.  If another node has taken it over (this one was taken for
+        dead), this actor stops where it stands: its sockets are closed with
+        1012 and reconnect to the match's new home."""
+        core = self.core
+        if await core.store.matches.save(draft.doc):
+            return
+        log.warning("match %s: held by another node now; stopping here", core.id)
+        core.stop(1012, "The match moved to another server")
+        core.host.finished(core.id, core)
+        raise CommandError("moved", "The match moved to another server; reconnect.")
+
+    def close_out(self, draft: Draft) -> int:
+        """Adopt the final state and send the last events; the actor's loop
+        then closes the sockets with 4410."""
+        core = self.core
+        first_seq = core.doc["seq"] + 1
+        draft.doc["seq"] = core.doc["seq"] + len(draft.events)
+        core.doc = draft.doc
+        core.broadcast(draft.events, first_seq)
+        core.finish()
+        return core.doc["seq"]

@@ -1,0 +1,90 @@
+"""Who is who in a match, and the match as the REST API shows it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.games import Game, Seat
+from actors.match.document import MatchDoc
+from store.views import user_view
+
+ROLE_CODES = {"host": "H", "challenger": "C", "spectator": "S"}
+PLAYER_SEATS: tuple[Seat, Seat] = ("host", "challenger")
+
+
+class Roster:
+    """The participants' user documents, by id, and the views made of them.
+
+    A snapshot shows every spectator and most of them do not change, so a
+    user's view is kept while their document and role are the same objects;
+    and a large spectator list is looked up through a set kept while the list
+    is the same object (a command replaces the list, never changes it).
+    """
+
+    def __init__(self, match_id: int, game: Game, users: dict[str, dict[str, Any]]) -> None:
+        self.match_id = match_id
+        self.game = game
+        self.users = users
+        self._spectators: tuple[list[str] | None, frozenset[str]] = (None, frozenset())
+        #: user id -> (the user document it was made from, role, view)
+        self._views: dict[str, tuple[dict[str, Any], str | None, dict[str, Any]]] = {}
+
+    def role_of(self, doc: MatchDoc, user_id: str) -> str | None:
+        if user_id == doc["host_id"]:
+            return "host"
+        if user_id == doc["challenger_id"]:
+            return "challenger"
+        if user_id in self.spectator_set(doc["spectator_ids"]):
+            return "spectator"
+        return None
+
+    @staticmethod
+    def seat_of(doc: MatchDoc, user_id: str) -> Seat | None:
+        """The user's seat, if they are a player (no list to search)."""
+        if user_id == doc["host_id"]:
+            return "host"
+        if user_id == doc["challenger_id"]:
+            return "challenger"
+        return None
+
+    def spectator_set(self, ids: list[str]) -> frozenset[str]:
+        if self._spectators[0] is not ids:
+            self._spectators = (ids, frozenset(ids))
+        return self._spectators[1]
+
+    def forget(self, user_id: str) -> None:
+        """The user left: a crowd that comes and goes leaves nothing behind."""
+        self.users.pop(user_id, None)
+        self._views.pop(user_id, None)
+
+    def member_view(self, doc: MatchDoc, user_id: str | None,
+                    role: str | None = None) -> dict[str, Any] | None:
+        """The user as the REST API shows them in this match (``role``: theirs,
+        when the caller knows it)."""
+        if user_id is None or user_id not in self.users:
+            return None
+        role = role or self.role_of(doc, user_id)
+        user = self.users[user_id]
+        cached = self._views.get(user_id)
+        if cached is not None and cached[0] is user and cached[1] == role:
+            return cached[2]
+        view = user_view({**user, "ongoing_match": self.match_id,
+                          "role": ROLE_CODES.get(role or "")})
+        self._views[user_id] = (user, role, view)
+        return view
+
+    def representation(self, doc: MatchDoc) -> dict[str, Any]:
+        """The match as ``GET /api/matches/{id}/`` shows it."""
+        return {
+            "id": self.match_id,
+            "game": doc["game"],
+            "target_score": doc["target_score"],
+            "host": self.member_view(doc, doc["host_id"]),
+            "challenger": self.member_view(doc, doc["challenger_id"]),
+            "spectators": [self.member_view(doc, s, "spectator") for s in doc["spectator_ids"]],
+            "creation_timestamp": doc["creation_timestamp"],
+            "start_timestamp": doc["start_timestamp"],
+            "is_started": doc["is_started"],
+            "is_challenger_ready": doc["is_challenger_ready"],
+            "score": self.game.score(doc["state"]),
+        }

@@ -1,0 +1,210 @@
+"""Who comes and goes: sockets attaching and dropping, joining, leaving,
+and the grace period of a participant whose socket dropped.
+
+Joining claims the user in the database off the actor's turn
+(``actors.match.claims``); leaving releases them once the leave is stored,
+and the leave is acked only then, so a client may act on the ack at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.games import Event, other
+from actors.match import wire
+from actors.match.core import MatchCore
+from actors.match.ending import Ending
+from actors.match.messages import Attach, Claimed, CommandError, Detach, Frame, Socket
+from actors.match.play import Play
+
+
+class Seating:
+    def __init__(self, core: MatchCore, ending: Ending, play: Play) -> None:
+        self.core = core
+        self.ending = ending
+        self.play = play
+
+    # -- sockets ---------------------------------------------------------------------
+
+    async def attach(self, message: Attach) -> None:
+        core = self.core
+        user_id = message.user["_id"]
+        previous = core.sockets.get(user_id)
+        if previous is not None and previous is not message.socket:
+            previous.close(4409, "Replaced by a newer socket")
+        core.sockets[user_id] = message.socket
+        if user_id in core.disconnected:
+            core.disconnected.discard(user_id)
+            core.timers.clear("grace", user_id)
+            core.users[user_id] = message.user
+            draft = core.draft()
+            draft.events.append(Event("reconnected", {"user": core.member_view(user_id),
+                                                       "role": core.role_of(user_id)}))
+            seat = core.seat_of(user_id)
+            if seat is not None and core.doc["is_started"]:
+                draft.play(core.game.returned(draft.doc["state"], seat))
+            # the reconnected event goes to the others; the returner gets the snapshot
+            del core.sockets[user_id]
+            await core.commit(draft)
+            core.sockets[user_id] = message.socket
+        if user_id == core.doc["host_id"]:
+            core.timers.clear("idle", None)
+        missed = core.missed(message.resume, core.seat_of(user_id))
+        if missed is None:
+            message.socket.send(core.snapshot(user_id))
+        for text in missed or ():
+            message.socket.send(text)
+        await self.play.start_when_seated()
+
+    async def detach(self, message: Detach) -> None:
+        core = self.core
+        user_id = message.socket.user_id
+        if user_id is None or core.sockets.get(user_id) is not message.socket:
+            return  # an observer that never authenticated, or a replaced socket
+        del core.sockets[user_id]
+        role = core.role_of(user_id)
+        if role is None:
+            return
+        if user_id == core.doc["host_id"] and not core.doc["is_started"] and not core.matchmade:
+            core.timers.set("idle", None, core.config.idle_timeout)
+        if role == "spectator":
+            await self.let_go(user_id, role)
+            return
+        draft = core.draft()
+        core.disconnected.add(user_id)
+        core.timers.set("grace", user_id, core.config.grace_period)
+        draft.events.append(Event("disconnected", {"user": core.member_view(user_id),
+                                                    "role": role}))
+        seat = core.seat_of(user_id)
+        if seat is not None and core.doc["is_started"]:
+            draft.play(core.game.dropped(draft.doc["state"], seat))
+        await core.commit(draft)
+
+    async def grace_expired(self, user_id: str) -> None:
+        core = self.core
+        if user_id not in core.disconnected:
+            return
+        core.disconnected.discard(user_id)
+        role = core.role_of(user_id)
+        seat = core.seat_of(user_id)
+        if seat is not None and core.doc["is_started"]:
+            await self.ending.end(core.draft(), other(seat), "forfeit")
+        elif role == "spectator" or (role == "challenger" and not core.matchmade):
+            await self.let_go(user_id, role)
+        # a host before the start: the idle timeout decides (a matchmade match's
+        # players: its start deadline, ``unstarted``)
+
+    # -- joining ---------------------------------------------------------------------
+
+    def check_seat_free(self, role: str) -> None:
+        doc = self.core.doc
+        if role == "challenger":
+            if doc["is_started"]:
+                raise CommandError("already_started", "The match has started.")
+            if doc["challenger_id"] is not None:
+                raise CommandError("match_full", "The match already has a challenger.")
+
+    async def join(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int | None:
+        core = self.core
+        role = frame.get("role")
+        if role not in ("challenger", "spectator"):
+            raise CommandError("bad_message", 'join needs "role": "challenger" or "spectator".')
+        if core.role_of(user_id) is not None:
+            raise CommandError("already_in_match", "You are already in this match.")
+        self.check_seat_free(role)
+        core.game.admit(core.doc["state"], role)
+        core.claims.claim(socket, frame, user_id, role)
+        return None  # answered when the claim comes back (``claimed``)
+
+    async def claimed(self, message: Claimed) -> list[Frame]:
+        """The join's claim is back: finish the join; what the user sent
+        meanwhile, to be handled next, in order."""
+        held = self.core.claims.claimed(message)
+        await self.finish_join(message)
+        return held
+
+    async def finish_join(self, message: Claimed) -> None:
+        core = self.core
+        socket, frame, user = message.socket, message.frame, message.user
+        if message.failed:
+            core.reply_error(socket, frame, "internal_error",
+                             "The server could not apply that; nothing changed.")
+            return
+        if not message.ok or user is None:
+            name = user["username"] if user else socket.user_id
+            core.reply_error(socket, frame, "already_in_match",
+                             f"User {name} is already in a match")
+            return
+        user_id, role = user["_id"], frame["role"]
+        try:
+            if core.sockets.get(user_id) is not socket:
+                raise CommandError("gone", "")  # the socket left while the claim was made
+            if core.role_of(user_id) is not None:
+                raise CommandError("already_in_match", "You are already in this match.")
+            self.check_seat_free(role)  # the seat may have gone meanwhile
+        except CommandError as error:
+            core.claims.release(user_id)
+            if error.code != "gone":
+                core.reply_error(socket, frame, error.code, error.message)
+            return
+        core.users[user_id] = user
+        draft = core.draft()
+        draft.claimed.append(user_id)
+        if role == "challenger":
+            draft.doc["challenger_id"] = user_id
+            draft.doc["is_challenger_ready"] = False
+        else:
+            draft.doc["spectator_ids"] = [*draft.doc["spectator_ids"], user_id]
+        draft.events.append(Event("joined", {"user": core.member_view(user_id, draft.doc),
+                                             "role": role}))
+        draft.play(core.game.joined(draft.doc["state"], role))
+        seq = await core.commit(draft)
+        core.emit(socket, wire.ack(frame.get("id"), seq))
+
+    # -- leaving ---------------------------------------------------------------------
+
+    async def leave(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int | None:
+        core = self.core
+        role = core.role_of(user_id)
+        seat = core.seat_of(user_id)
+        if role is None:
+            return core.doc["seq"]
+        if core.doc["is_started"] and seat is not None:
+            return await self.ending.end(core.draft(), other(seat), "resign")
+        if role == "host" or (role == "challenger" and core.matchmade):
+            return await self.ending.cancel(core.draft())  # a matchmade pair plays or nothing
+        # acked once the user is free again, so a client may act on the ack at once
+        await self.let_go(user_id, role, socket=socket, frame=frame)
+        return None
+
+    async def let_go(self, user_id: str, role: str, *, socket: Socket | None = None,
+                     frame: dict[str, Any] | None = None) -> int:
+        """A spectator, or a challenger before the start, leaves: ``left``, then
+        release, off the actor's turn; ``frame``, the ``leave`` that asked for
+        it, is acked on ``socket`` once the user is released."""
+        core = self.core
+        draft = core.draft()
+        draft.events.append(Event("left", {"user": core.member_view(user_id), "role": role}))
+        draft.play(core.game.left(draft.doc["state"], role))
+        if role == "spectator":
+            draft.doc["spectator_ids"] = [s for s in draft.doc["spectator_ids"] if s != user_id]
+        else:
+            draft.doc["challenger_id"] = None
+            draft.doc["is_challenger_ready"] = False
+        core.disconnected.discard(user_id)
+        core.timers.clear("grace", user_id)
+        seq = await core.commit(draft)
+        done = core.claims.reserve(user_id)  # a claim for the user waits from now
+        if socket is not None and frame is not None:
+            ack = wire.ack(frame.get("id"), seq)
+            done.add_done_callback(lambda f: None if f.cancelled() else socket.send(ack))
+
+        def release() -> None:
+            if core.role_of(user_id) is None:  # (not back in meanwhile)
+                core.roster.forget(user_id)
+            core.claims.release(user_id, done)
+
+        core.once_stored(release)
+        if core.batch is not None:
+            core.batch.releases.append((user_id, done))
+        return seq

@@ -1,0 +1,99 @@
+"""A realtime game's clock: the ticker's calls, each tick, and the state frames."""
+
+from __future__ import annotations
+
+import logging
+
+from actors.games import Seat
+from actors.match import wire
+from actors.match.core import MatchCore
+from actors.match.ending import Ending
+from actors.match.messages import Tick
+
+log = logging.getLogger("arena.match")
+
+
+class Ticking:
+    """Steps the simulation of a realtime match ``rate`` times a second."""
+
+    def __init__(self, core: MatchCore, ending: Ending) -> None:
+        self.core = core
+        self.ending = ending
+        rate = core.tick_rate
+        #: The seconds of play each tick advances.
+        self.dt = 1.0 / rate if rate else 0.0
+        self.queued = False  # a Tick waits in the mailbox: do not post another
+
+    def post_tick(self) -> None:
+        """Called by the ticker: a tick is due.
+
+        An actor with nothing to do (no message being handled, none waiting)
+        runs a tick that shows no event at once, here: nothing can interleave
+        with it, as it neither awaits nor stores anything, and it saves a
+        mailbox round trip for nearly every tick.  Otherwise the tick goes
+        through the mailbox like any command, at most one waiting (a match
+        that falls behind skips ticks rather than queueing them).
+        """
+        core = self.core
+        if core.finished or self.queued:
+            return
+        if not core.busy and core.mailbox.empty() and self.tick_at_once():
+            return
+        self.queued = True
+        core.mailbox.put_nowait(Tick())
+
+    def tick_at_once(self) -> bool:
+        """Run the tick now if it shows no event (the rules are pure, so the
+        mailbox's ``on_tick`` computes the same step again if not)."""
+        core = self.core
+        if not self.in_play():
+            return True
+        try:
+            state, events = core.game.tick(core.doc["state"], self.dt)
+            if events or core.game.winner(state) is not None:
+                return False
+            doc = core.doc.copy()
+            doc["state"] = state
+            core.doc = doc
+            self.send_state()
+        except Exception:
+            log.exception("match %s: a tick failed", core.id)
+        return True
+
+    def in_play(self) -> bool:
+        """Started, not over, and both players attached: the simulation runs."""
+        core, doc = self.core, self.core.doc
+        return (doc["is_started"] and not core.finished
+                and doc["host_id"] in core.sockets and doc["challenger_id"] in core.sockets)
+
+    async def on_tick(self, message: Tick) -> None:
+        """One step of the simulation; what it scores is stored before it is
+        shown, then every socket gets the newest state."""
+        core = self.core
+        self.queued = False
+        if not self.in_play():
+            return
+        draft = core.draft()
+        draft.play(core.game.tick(core.doc["state"], self.dt))
+        winner = core.game.winner(draft.doc["state"])
+        if winner is not None:
+            await self.ending.end(draft, winner, "score")
+            return
+        await core.commit(draft)
+        self.send_state()
+
+    def send_state(self) -> None:
+        """A state frame to every socket, encoded once per view; a socket that
+        is behind keeps only the newest (``Socket.send_state``)."""
+        core, doc = self.core, self.core.doc
+        tick = core.game.ticks(doc["state"])
+        frames: dict[Seat | None, bytes] = {}
+        public = core.game.public_view
+        for user_id, socket in core.sockets.items():
+            seat = None if public else core.seat_of(user_id)
+            data = frames.get(seat)
+            if data is None:
+                data = frames[seat] = wire.state(doc["seq"], tick,
+                                                 core.game.view(doc["state"], seat))
+            socket.send_state(data)
+        core.metrics.state_frames += len(core.sockets)
