@@ -10,13 +10,29 @@ handlers and the actors all read their settings from here.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from handlers.proxy import parse_networks
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """``"127.0.0.1, 10.0.0.0/8"`` → the networks; a bad entry raises
+    ``ValueError`` naming it (the configuration is refused at start-up)."""
+    networks = []
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"not an address or CIDR block: {entry!r}") from None
+    return tuple(networks)
+
 
 
 @dataclass

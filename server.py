@@ -56,7 +56,7 @@ async def serve(config: Config, uri: str, *, indexed_lookups: bool | None = None
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
     port = sockets[0].getsockname()[1]
-    from actors.node import default_name, default_url
+    from actors.cluster.node import default_name, default_url
 
     # the port chosen, once bound: how this node is named and reached
     arena.node.name = config.node_name or default_name(port)
@@ -143,7 +143,7 @@ STABLE = 30.0
 
 
 def run_server(config: Config) -> int:
-    from actors.node import Refused
+    from actors.cluster.node import Refused
 
     lock = lock_data_dir(config)  # held while this function runs
     if lock is None:
@@ -173,7 +173,7 @@ def run_workers(config: Config, argv: list[str]) -> int:
     matches over as for any dead node.  SIGTERM or Ctrl-C stops them all."""
     import subprocess
 
-    from actors.node import default_name
+    from actors.cluster.node import default_name
     from config import public_argv
     from handlers.arena import load_secret
     from store.embedded import die_with_parent, free_port

@@ -1,12 +1,9 @@
-"""The registry: spawns, finds, restores, takes over and drops match actors.
+"""The registry: this node's match actors, spawned, found and dropped.
 
-Each live match is held by one node: its document names the node as its
-``owner``, and that node alone runs its actor and writes its states, to a
-journal of its own (``store.journal``).  A node that starts restores the
-matches it holds and takes over those of nodes that are gone (stopped, or
-not heard from within the lease: ``actors.node``); while it runs it takes
-over the matches of every node that goes.  Taking a match over is one
-conditional write (``MatchRepository.take``): of two nodes trying, one wins.
+It is each actor's ``Host`` (``actors.match.host``): the store, the settings,
+the counters and the tickers the actors share.  Every live match is held by
+one node; which matches this one holds, and how it comes to hold those of
+other nodes, is ``actors.cluster.ownership``.
 """
 
 from __future__ import annotations
@@ -14,17 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
-from collections.abc import Collection
 from typing import Any
 
 from actors.games import GAMES
 from actors.match.actor import MatchActor
-from actors.match.document import new_match
-from actors.match.ending import fault_point, finish_cancelling, finish_ending
+from actors.match.document import MatchDoc, new_match
+from actors.match.ending import fault_point
 from actors.match.messages import Checkpoint
 from actors.metrics import Metrics
-from actors.node import HEARTBEAT, LEASE
 from actors.ticker import Ticker
 from config import Config
 from store import Store
@@ -40,9 +34,6 @@ class AlreadyInMatch(Exception):
 
 #: How a match's sockets are closed when it moves to another node.
 HANDOVER = (1012, "Service restart: reconnect")
-#: A claim on a match that is not stored may be a create in progress on
-#: another node; one older than this was left by a crash.
-CLAIM_GRACE = 60.0
 
 
 class Registry:
@@ -54,54 +45,10 @@ class Registry:
         self.metrics = Metrics()
         self.actors: dict[int, MatchActor] = {}
         self.checkpointer: asyncio.Task[None] | None = None
-        self.watcher: asyncio.Task[None] | None = None
         self.tickers: dict[float, Ticker] = {}
-        #: Matches this node is taking over: the write that makes them its own
-        #: is under way, and done when the future is (``arrival``).
-        self.arriving: dict[int, asyncio.Future[None]] = {}
-        #: Takeovers under way, by the node taken over (``adopt``).
-        self.adopting: dict[str, asyncio.Task[int]] = {}
 
     def get(self, match_id: int) -> MatchActor | None:
         return self.actors.get(match_id)
-
-    async def arrival(self, match_id: int) -> MatchActor | None:
-        """The match's actor here, once a takeover of it under way is done.
-
-        The database says a match is this node's as soon as the takeover's
-        write is applied, a moment before this node hears so and starts its
-        actor; a socket sent here by that answer (a relay following its
-        match) must wait for the actor rather than be told there is none."""
-        arriving = self.arriving.get(match_id)
-        if arriving is not None:
-            await asyncio.shield(arriving)
-        return self.actors.get(match_id)
-
-    async def adopt(self, owner: str) -> None:
-        """Take over the matches of ``owner``, a node that is gone, joining a
-        takeover of it already under way here: the watcher's, or one that a
-        request for one of its matches started (``handlers.relay``), so that
-        many clients coming back at once start one."""
-        task = self.adopting.get(owner)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(self.take_over(owner))
-            self.adopting[owner] = task
-            task.add_done_callback(lambda _: self.adopting.pop(owner, None))
-        await asyncio.shield(task)
-
-    def watch_nodes(self) -> None:
-        """From now on, take over the matches of every node that goes."""
-        self.watcher = asyncio.get_running_loop().create_task(self._watch(), name="watch-nodes")
-
-    async def _watch(self) -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT)
-            try:
-                for node in await self.store.nodes.gone(LEASE):
-                    if node["_id"] != self.owner:
-                        await self.adopt(node["_id"])
-            except Exception:
-                log.exception("taking over the matches of a node that went failed")
 
     def ticker(self, rate: float) -> Ticker:
         """The one ticker of this process for realtime matches at ``rate`` ticks a second."""
@@ -153,111 +100,15 @@ class Registry:
             raise
         users = {player["_id"]: {**player, "ongoing_match": match_id, "role": role}
                  for player, role in players}
+        return self.spawn(doc, users)
+
+    def spawn(self, doc: MatchDoc, users: dict[str, dict[str, Any]], *,
+              restored: bool = False) -> MatchActor:
+        """Run the match ``doc`` here, whose participants are ``users``."""
         actor = MatchActor(doc, users, self)
-        self.actors[match_id] = actor
-        actor.start()
+        self.actors[actor.id] = actor
+        actor.start(restored=restored)
         return actor
-
-    async def restore(self, others: Collection[str] = ()) -> None:
-        """Re-create every match this node holds, and take over those of nodes
-        that are gone (all but ``others``, the live nodes besides this one);
-        finish endings a crash interrupted; release what crashes left half
-        claimed.  A match's state is the newest of its document and its
-        owner's journal."""
-        await self.store.journal.open(self.owner)
-        docs = await self.store.matches.all_ongoing()
-        for owner in sorted({doc.get("owner") or "" for doc in docs} - set(others)):
-            await self.take_over(owner, [doc for doc in docs if (doc.get("owner") or "") == owner])
-        await self.reconcile_claims({int(doc["id"]) for doc in docs}, lonely=not others)
-        await self.checkpoint()
-        self.checkpointer = asyncio.get_running_loop().create_task(self.checkpoint_forever())
-
-    async def take_over(self, owner: str, docs: list[dict[str, Any]] | None = None) -> int:
-        """Hold and run the matches ``owner`` held (this node's own after a
-        restart, or a node that is gone); how many were taken.
-
-        Each is moved by one conditional write of its newest state under this
-        node's name, so of two nodes taking over the same node's matches,
-        each match goes to one; once none is left to a gone ``owner``, its
-        journal is dropped (every state in it that mattered is in a match
-        document by then) and so is its document in ``nodes``."""
-        if docs is None:
-            docs = await self.store.matches.owned_by(owner)
-        journaled = await self.store.journal.latest(owner)
-        taken = 0
-        for checkpoint in docs:
-            match_id = int(checkpoint["id"])
-            if match_id in self.actors or match_id in self.arriving:
-                continue  # running here already (created while the node was fenced), or coming
-            newer = journaled.get(match_id)
-            doc = newer if newer is not None and newer["seq"] > checkpoint["seq"] else checkpoint
-            doc = {**doc, "owner": self.owner}
-            # read first, so the actor runs the moment the match is this
-            # node's: a socket relayed here as soon as it is must find it
-            users = await self.participants(doc) if doc.get("phase", "live") == "live" else {}
-            arriving = self.arriving[match_id] = asyncio.get_running_loop().create_future()
-            try:
-                if not await self.store.matches.take(doc, checkpoint):
-                    continue  # another node took it first
-                taken += 1
-                await self.revive(doc, users)
-            finally:
-                del self.arriving[match_id]
-                arriving.set_result(None)
-        if owner != self.owner and not await self.store.matches.owned_by(owner):
-            await self.store.journal.drop(owner)
-            await self.store.nodes.leave(owner)
-        if taken and owner != self.owner:
-            log.warning("took over %d matches of node %s", taken, owner or "(before nodes)")
-        return taken
-
-    async def participants(self, doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        """The user documents of the match's host, challenger and spectators, by id."""
-        ids = [doc["host_id"], doc["challenger_id"], *doc["spectator_ids"]]
-        return await self.store.users.by_ids([i for i in ids if i])
-
-    async def revive(self, doc: dict[str, Any], users: dict[str, dict[str, Any]]) -> None:
-        """Run a restored or taken-over match, whose participants are ``users``
-        (or finish its ending)."""
-        phase = doc.get("phase", "live")
-        if phase == "ending":
-            log.warning("match %s: completing an interrupted ending", doc["id"])
-            await finish_ending(self.store, doc)
-        elif phase == "cancelling":
-            await finish_cancelling(self.store, doc)
-        else:
-            actor = MatchActor(doc, users, self)
-            self.actors[int(doc["id"])] = actor
-            actor.start(restored=True)
-            if self.checkpointer is not None:  # a takeover while running: its state here now
-                await self.store.journal.append(doc)
-
-    async def reconcile_claims(self, stored: set[int], *, lonely: bool) -> None:
-        """A crash between claiming a user and storing the match (or the join)
-        leaves a claim on a match the user is not in: release those, keep the
-        rest.  A claim on a match that is not stored is left alone while it
-        may be another node's create in progress (unless no other node runs)."""
-        users = self.store.users
-        claims = {claim["_id"]: claim for claim in await users.all_claims()}
-        old = time.time() - CLAIM_GRACE
-
-        def abandoned(user_id: str, match_id: int) -> bool:
-            if match_id in self.actors:
-                return user_id not in self.actors[match_id].participants()
-            if match_id in stored:
-                return False  # another node's match: that node's business
-            claim = claims.get(user_id)
-            return lonely or claim is None or claim.get("at", 0) < old
-
-        for user in await users.in_matches():
-            if not abandoned(user["_id"], user["ongoing_match"]):
-                if user["ongoing_match"] in self.actors:
-                    await users.restore_claim(user["_id"], user["ongoing_match"])
-            else:
-                await users.release(user["_id"], user["ongoing_match"])
-        for claim in claims.values():
-            if abandoned(claim["_id"], claim["match"]):
-                await users.drop_claim(claim["_id"], claim["match"])
 
     async def checkpoint(self) -> None:
         """Re-append every live match's state to a new journal segment, then drop
@@ -279,6 +130,15 @@ class Registry:
             return
         await self.store.journal.drop_through(last)
 
+    async def start_checkpoints(self) -> None:
+        """Checkpoint now, then every ``checkpoint_interval`` seconds."""
+        await self.checkpoint()
+        self.checkpointer = asyncio.get_running_loop().create_task(self.checkpoint_forever())
+
+    @property
+    def checkpointing(self) -> bool:
+        return self.checkpointer is not None
+
     async def checkpoint_forever(self) -> None:
         while True:
             await asyncio.sleep(self.config.checkpoint_interval)
@@ -287,32 +147,14 @@ class Registry:
             except Exception:
                 log.exception("checkpoint failed")
 
-    async def fence(self) -> None:
-        """This node has lost the database for most of its lease and will be
-        taken for gone: stop every actor now, before another node takes its
-        match over (the sockets get 1012 and reconnect, through whichever
-        node, to the match's next owner).  Nothing is stored, as at a
-        shutdown: what the clients saw is stored already."""
-        actors = list(self.actors.values())
-        self.actors.clear()
-        tasks = [task for actor in actors if (task := actor.stop(*HANDOVER)) is not None]
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def unfence(self) -> None:
-        """The database answers again: run the matches still held by this
-        node (those no other node took over while it was cut off)."""
-        taken = await self.take_over(self.owner)
-        log.warning("back in touch with the database: running %d matches again", taken)
-
     async def shutdown(self, *, handing_over: bool = False) -> None:
         """Stop every actor where it stands (sockets get 1001), or when
         ``handing_over`` (other nodes take the matches over) once it has
         answered the commands it has received: sockets get 1012 and reconnect
         to the next owner, those relayed from another node by themselves."""
-        for task in (self.watcher, self.checkpointer):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        if self.checkpointer is not None:
+            self.checkpointer.cancel()
+            await asyncio.gather(self.checkpointer, return_exceptions=True)
         actors = list(self.actors.values())
         code, reason = HANDOVER if handing_over else (1001, "Server shutting down")
         tasks = [task for actor in actors

@@ -90,7 +90,7 @@ def populate(uri: str, size: int) -> None:
 
 
 def _prepare(password: str) -> bytes:
-    """The password as Arena feeds it to bcrypt (``handlers.credentials``)."""
+    """The password as Arena feeds it to bcrypt (``handlers.security.credentials``)."""
     return base64.b64encode(hashlib.sha256(password.encode()).digest())
 
 

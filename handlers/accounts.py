@@ -8,9 +8,9 @@ from typing import Any
 
 from handlers import errors, validation
 from handlers.base import CSRF_COOKIE, SESSION_COOKIE, BaseHandler
-from handlers.credentials import derive_token, digest, new_key
 from handlers.openapi import STRING, operation, optional
-from handlers.throttle import HELD
+from handlers.security.credentials import derive_token, digest, new_key
+from handlers.security.throttle import HELD
 from store.users import UsernameTaken
 from store.views import user_view
 
@@ -40,7 +40,7 @@ class CredentialsHandler(BaseHandler):
         """The user these credentials belong to; the same 400 for any mismatch.
 
         Refused with 429 before bcrypt runs when failed logins for this
-        account or from this address are over their rate (``handlers.throttle``).
+        account or from this address are over their rate (``handlers.security.throttle``).
         """
         username = self.body.string("username", max_length=validation.USERNAME_MAX)
         password = self.body.string("password", max_length=validation.PASSWORD_MAX)

@@ -20,7 +20,6 @@ from handlers.library import (
     RatingsHandler,
     StatsHandler,
 )
-from handlers.limits import ArenaHTTPServer, BodyLimit, drain_limit
 from handlers.lobbies import LobbiesHandler, LobbyListHandler, LobbyMembersHandler
 from handlers.matches import (
     CompletedMatchesHandler,
@@ -33,7 +32,8 @@ from handlers.matches import (
 )
 from handlers.matchmaking import MatchmakingHandler
 from handlers.ops import HealthHandler, MetricsHandler, OpenAPIHandler
-from handlers.proxy import TrustedProxies
+from handlers.security.limits import ArenaHTTPServer, BodyLimit, drain_limit
+from handlers.security.proxy import TrustedProxies
 from handlers.socket import MatchSocket
 from handlers.users import MeHandler, UserDetailHandler, UsersHandler
 from handlers.web import WEB_ROUTES

@@ -14,14 +14,14 @@ import secrets
 from collections.abc import Awaitable
 from dataclasses import dataclass
 
-from actors.matchmaker import Matchmaker
-from actors.node import LEASE, Node, default_name, node_id
-from actors.registry import Registry
+from actors.cluster.node import LEASE, Node, default_name, node_id
+from actors.cluster.ownership import ClusterRegistry
+from actors.matchmaking.matchmaker import Matchmaker
 from config import Config
 from handlers.app import ArenaApplication, make_app, make_server
 from handlers.context import AppContext
-from handlers.credentials import PasswordHasher
-from handlers.limits import ArenaHTTPServer
+from handlers.security.credentials import PasswordHasher
+from handlers.security.limits import ArenaHTTPServer
 from store import Store
 
 log = logging.getLogger("arena")
@@ -48,7 +48,7 @@ class Arena:
     config: Config
     store: Store
     hasher: PasswordHasher
-    registry: Registry
+    registry: ClusterRegistry
     matchmaker: Matchmaker
     node: Node
     context: AppContext
@@ -70,7 +70,7 @@ class Arena:
         secret = load_secret(config)
         node = Node(store, config.node_name or default_name(config.port),
                     node_id(config.data_dir), secret)
-        registry = Registry(store, config, owner=node.id)
+        registry = ClusterRegistry(store, config, owner=node.id)
         matchmaker = Matchmaker(registry)
         try:
             await store.ensure_indexes()

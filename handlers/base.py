@@ -20,9 +20,9 @@ from tornado.web import HTTPError, RequestHandler
 
 from handlers import errors
 from handlers.context import AppContext
-from handlers.credentials import digest
 from handlers.errors import APIError
 from handlers.request import MAX_DEPTH, Body, Query, check_depth
+from handlers.security.credentials import digest
 
 log = logging.getLogger("arena.http")
 
@@ -107,7 +107,7 @@ class BaseHandler(JSONErrors):
     # -- authentication -------------------------------------------------
 
     async def prepare(self) -> None:
-        # (a body over the limit never gets here: ``handlers.limits.BodyLimit``)
+        # (a body over the limit never gets here: ``handlers.security.limits.BodyLimit``)
         await self.authenticate()
         if self.requires_auth and self.user is None:
             raise errors.not_authenticated()

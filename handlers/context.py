@@ -6,22 +6,19 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from actors.cluster.ownership import ClusterRegistry
+from actors.matchmaking.matchmaker import Matchmaker
 from config import Config
-from handlers.credentials import PasswordHasher
-from handlers.throttle import LoginThrottle
+from handlers.security.credentials import PasswordHasher
+from handlers.security.throttle import LoginThrottle
 from store import Store
-
-if TYPE_CHECKING:
-    from actors.matchmaker import Matchmaker
-    from actors.registry import Registry
 
 
 @dataclass
 class SocketCounts:
     """What the match sockets count for ``/metrics``; only ``handlers.socket``
-    and ``handlers.relay`` change it (the actors count what they send:
+    and ``handlers.cluster.relay`` change it (the actors count what they send:
     ``actors.metrics``)."""
 
     #: sockets between ``open`` and ``on_close``
@@ -63,7 +60,7 @@ class AppContext:
     store: Store
     hasher: PasswordHasher
     secret: bytes
-    registry: Registry | None = None
+    registry: ClusterRegistry | None = None
     matchmaker: Matchmaker | None = None
     http_requests: Counter[tuple[str, int]] = field(default_factory=Counter)
     sockets: SocketCounts = field(default_factory=SocketCounts)

@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from actors.cluster.ownership import ClusterRegistry
 from actors.games import GAMES
 from actors.match.actor import MatchActor
 from actors.match.messages import Cancel, CommandError
-from actors.registry import AlreadyInMatch, Registry
+from actors.registry import AlreadyInMatch
 from handlers import errors
 from handlers.base import BaseHandler
+from handlers.cluster.forward import forward, gather
+from handlers.cluster.owners import Owner, find_owner
+from handlers.cluster.proof import passed_on
 from handlers.openapi import BOOLEAN, INTEGER, PAGING, STRING, operation, optional
-from handlers.relay import find_owner, forward, gather, passed_on
 from handlers.request import SAFE_INTEGER, ascii_integer
 from store.matches import COMPLETED_ORDERINGS
 from store.views import completed_view
@@ -36,22 +39,22 @@ class MatchHandler(BaseHandler):
     path_schemas = {"match_id": MATCH_ID, "role": {"type": "string", "enum": list(ROLES)}}
 
     @property
-    def registry(self) -> Registry:
+    def registry(self) -> ClusterRegistry:
         assert self.ctx.registry is not None
         return self.ctx.registry
 
-    async def actor(self, match_id: str) -> MatchActor | None:
-        """The live match's actor, here; ``None`` when another node holds the
-        match and the request was passed to it (and answered: ``handlers.relay``)."""
+    async def held(self, match_id: str) -> MatchActor | Owner:
+        """The live match's actor here, or the other node that holds it (the
+        request is then ``forward``-ed there); 404 if there is no such match.
+        A match whose node is gone is taken over here first."""
         key = ascii_integer(match_id)
         if key is None:
             raise errors.not_found()
         actor = await self.registry.arrival(key)
         if actor is None or not actor.live:
-            owner = await find_owner(self.ctx, self, key)
+            owner = await find_owner(self.ctx, self.request, key)
             if owner is not None:
-                await forward(self.ctx, self, owner.url)
-                return None
+                return owner
             actor = self.registry.get(key)  # its node was gone: taken over just now, here
         if actor is None or not actor.live:
             raise errors.not_found()
@@ -123,7 +126,7 @@ class OngoingMatchesHandler(MatchHandler):
             ):
                 continue
             matches.append(view)
-        if passed_on(self):
+        if passed_on(self.request):
             self.send(matches)  # this node's part of another node's answer: all of it
             return
         matches += await gather(self.ctx, self)
@@ -141,14 +144,16 @@ class OngoingMatchHandler(MatchHandler):
     }
 
     async def get(self, match_id: str) -> None:
-        if (actor := await self.actor(match_id)) is not None:
-            self.send(actor.representation())
+        match = await self.held(match_id)
+        if isinstance(match, Owner):
+            return await forward(self.ctx, self, match.url)
+        self.send(match.representation())
 
     async def delete(self, match_id: str) -> None:
         user = self.require_user()
-        actor = await self.actor(match_id)
-        if actor is None:
-            return
+        actor = await self.held(match_id)
+        if isinstance(actor, Owner):
+            return await forward(self.ctx, self, actor.url)
         reply: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         actor.post(Cancel(user["_id"], reply))
         try:
@@ -170,8 +175,10 @@ class OngoingMatchRoleHandler(MatchHandler):
     async def get(self, match_id: str, role: str) -> None:
         if role not in ROLES:
             raise errors.not_found()
-        if (actor := await self.actor(match_id)) is not None:
-            self.send(actor.representation()[role])
+        match = await self.held(match_id)
+        if isinstance(match, Owner):
+            return await forward(self.ctx, self, match.url)
+        self.send(match.representation()[role])
 
 
 class UserOngoingMatchHandler(MatchHandler):
@@ -182,8 +189,10 @@ class UserOngoingMatchHandler(MatchHandler):
         user = await self.ctx.store.users.by_username(username)
         if user is None or user.get("ongoing_match") is None:
             raise errors.not_found()
-        if (actor := await self.actor(str(user["ongoing_match"]))) is not None:
-            self.send(actor.representation())
+        match = await self.held(str(user["ongoing_match"]))
+        if isinstance(match, Owner):
+            return await forward(self.ctx, self, match.url)
+        self.send(match.representation())
 
 
 class CompletedMatchesHandler(MatchHandler):

@@ -1,8 +1,8 @@
-"""The ranked queue over REST: queue, look, leave (``actors.matchmaker`` pairs)."""
+"""The ranked queue over REST: queue, look, leave (``actors.matchmaking.matchmaker`` pairs)."""
 
 from __future__ import annotations
 
-from actors.matchmaker import Matchmaker
+from actors.matchmaking.matchmaker import Matchmaker
 from handlers import errors
 from handlers.base import BaseHandler
 from handlers.matches import GAME_FIELDS, chosen_game

@@ -5,7 +5,7 @@ or an ``auth`` first frame), parses and rate-limits client frames, and hands
 each one to the match's actor.  Towards the actor it is a ``Socket``: ``send``
 queues a frame without waiting and closes a reader that falls too far behind
 (1008); frames over the size limit are closed with 1009.  Frames are read
-and written by ``handlers.frames.FrameProtocol``, below Tornado's stock path.
+and written by ``handlers.websocket.frames.FrameProtocol``, below Tornado's stock path.
 """
 
 from __future__ import annotations
@@ -19,17 +19,19 @@ import orjson
 from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketHandler, WebSocketProtocol13
 
+from actors.cluster.ownership import ClusterRegistry
 from actors.match import wire
 from actors.match.actor import MatchActor
 from actors.match.messages import Attach, Detach, Frame
-from actors.registry import Registry
 from handlers.base import identify, user_for_token
+from handlers.cluster.owners import Owner, find_owner
+from handlers.cluster.proof import HEADER, RESUME, relayed
+from handlers.cluster.relay import Relay
 from handlers.context import AppContext
-from handlers.flood import FrameBudget, Verdict
-from handlers.frames import FrameProtocol
-from handlers.relay import HEADER, RESUME, Owner, Relay, find_owner, relayed
 from handlers.request import ascii_integer
-from handlers.rfc6455 import text_frame
+from handlers.websocket.flood import FrameBudget, Verdict
+from handlers.websocket.frames import FrameProtocol
+from handlers.websocket.rfc6455 import text_frame
 
 AUTH_TIMEOUT = 10.0
 
@@ -57,7 +59,7 @@ class MatchSocket(WebSocketHandler):
         self.relay: Relay | None = None
 
     @property
-    def registry(self) -> Registry:
+    def registry(self) -> ClusterRegistry:
         assert self.ctx.registry is not None
         return self.ctx.registry
 
@@ -78,7 +80,7 @@ class MatchSocket(WebSocketHandler):
         if from_node:
             self.resume = ascii_integer(self.request.headers.get(RESUME, ""))
         if self.match_id is not None and await self.registry.arrival(self.match_id) is None:
-            self.owner = await find_owner(self.ctx, self, self.match_id)
+            self.owner = await find_owner(self.ctx, self.request, self.match_id)
             if self.owner is not None:
                 return  # the owner attaches the socket; this node copies frames
         self.bad_credentials = identity.bad_token
@@ -194,7 +196,7 @@ class MatchSocket(WebSocketHandler):
         self.attach(user)
 
     def within_rate(self, message: str | bytes) -> bool:
-        """Whether ``message`` is within the socket's budget (``handlers.flood``);
+        """Whether ``message`` is within the socket's budget (``handlers.websocket.flood``);
         a refused one is answered ``rate_limited`` (echoing its ``id``), and a
         flood closes the socket with 1008."""
         verdict = self.budget.take(time.monotonic())

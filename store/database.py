@@ -90,7 +90,7 @@ class Store:
     async def migrate(self) -> None:
         """Bring a database written by an earlier Arena to this layout
         (``store.migrations``); run at each start-up, after the indexes."""
-        await migrate(self)
+        await migrate(self.counters, self.users, self.matches, self.library)
 
     async def ping(self, timeout: float = 2.0) -> bool:
         try:

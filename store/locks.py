@@ -4,7 +4,7 @@ They keep no invariant: every write whose correctness matters is a single
 atomic one (an insert into a unique index, a conditional update, an ``$inc``),
 settled by the database for every process that shares it, MongoDB and the
 embedded FerretDB alike (its build applies each update, findAndModify and
-delete whole: ``store.embedded``; ``tests/test_database_races.py`` races
+delete whole: ``store.embedded``; ``tests/e2e/test_database_races.py`` races
 processes on it).  What they still do is queue this process's writes to one
 hot document (a counter, a popular lobby) here, instead of sending them all
 to wait for each other in the database.

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from store.library import FLAGS, flag_key, flag_total
-from store.matches import completed_entries, families
+from store.counters import CounterRepository
+from store.library import FLAGS, LibraryRepository, flag_key, flag_total
+from store.matches import MatchRepository, completed_entries, families
 from store.pages import Entries
-from store.users import TOTAL, user_entries
-
-if TYPE_CHECKING:
-    from store.database import Store
+from store.users import TOTAL, UserRepository, user_entries
 
 log = logging.getLogger("arena.store")
 
@@ -30,9 +28,10 @@ MARKER = "layout"
 BATCH = 1000  # entries written per insert
 
 
-async def migrate(store: Store) -> None:
+async def migrate(counter_repository: CounterRepository, users: UserRepository,
+                  matches: MatchRepository, library: LibraryRepository) -> None:
     """Bring the database to ``LAYOUT``; a no-op when it is there."""
-    counters = store.counters.collection
+    counters = counter_repository.collection
     marker = await counters.find_one({"_id": MARKER})
     if marker is not None and marker.get("value", 0) >= LAYOUT:
         return
@@ -45,26 +44,26 @@ async def migrate(store: Store) -> None:
             await entries.add(pending)
             pending.clear()
 
-    async for user in store.users.collection.find({}):
-        await add(store.users.entries, user_entries(user))
+    async for user in users.collection.find({}):
+        await add(users.entries, user_entries(user))
         totals[TOTAL] += 1
-    await add(store.users.entries, [], flush=True)
-    async for match in store.matches.completed.find({}):
-        await add(store.matches.entries, completed_entries(match))
+    await add(users.entries, [], flush=True)
+    async for match in matches.completed.find({}):
+        await add(matches.entries, completed_entries(match))
         for family in families(match):
             totals[f"completed:{family}"] += 1
-    await add(store.matches.entries, [], flush=True)
-    flags = store.library.flags
+    await add(matches.entries, [], flush=True)
+    flags = library.flags
     old: list[str] = []
     for flag in await flags.find({}).to_list():  # read first: the pass adds to it
         parts = flag["_id"].split(":")
         if len(parts) == 3 and parts[2] in FLAGS:  # layout 1: "<user>:<igdb>:<flag>"
-            await add(store.library.entries, [
+            await add(library.entries, [
                 {**flag, "_id": flag_key(flag["user_id"], flag["flag"], flag["game_id"])}])
             old.append(flag["_id"])
         totals[flag_total(flag["user_id"], flag["flag"])] += 1
-    await add(store.library.entries, [], flush=True)
-    await store.library.entries.remove(old)  # only once each has its new key
+    await add(library.entries, [], flush=True)
+    await library.entries.remove(old)  # only once each has its new key
     for name, value in totals.items():
         await counters.update_one({"_id": name}, {"$set": {"value": value}}, upsert=True)
     await counters.update_one({"_id": MARKER}, {"$set": {"value": LAYOUT}}, upsert=True)

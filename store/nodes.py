@@ -27,7 +27,7 @@ class NodeRepository:
     async def beat(self, node_id: str, name: str, url: str, started: float,
                    key_check: str) -> None:
         """Say that the node is alive, now, where the others reach it, and
-        which secret it holds (``actors.node.key_check``: not the secret)."""
+        which secret it holds (``actors.cluster.node.key_check``: not the secret)."""
         await self.collection.update_one(
             {"_id": node_id},
             {"$set": {"name": name, "url": url, "started": started, "seen": time.time(),

@@ -23,10 +23,10 @@ from config import Config
 from handlers.app import ArenaApplication
 from handlers.arena import Arena
 from handlers.context import AppContext
-from handlers.limits import ArenaHTTPServer
+from handlers.security.limits import ArenaHTTPServer
 from store.embedded import EmbeddedDatabase
-from tests.client import Api
-from tests.process import ROOT
+from tests.support.client import Api
+from tests.support.process import ROOT
 
 TEST_SECRET = "arena-test-secret"
 

@@ -1,8 +1,8 @@
-"""A socket's frame budget and when a flood ends (``handlers.flood``)."""
+"""A socket's frame budget and when a flood ends (``handlers.websocket.flood``)."""
 
 from __future__ import annotations
 
-from handlers.flood import WINDOW, FrameBudget, Verdict
+from handlers.websocket.flood import WINDOW, FrameBudget, Verdict
 
 
 def test_the_burst_passes_then_frames_are_refused() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from actors.pairing import Waiting, Windows, compatible, pairs
+from actors.matchmaking.pairing import Waiting, Windows, compatible, pairs
 
 WINDOWS = Windows(start=100, widen=50, every=5.0)
 

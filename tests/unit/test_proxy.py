@@ -1,10 +1,10 @@
-"""Who the client is behind a trusted proxy (``handlers.proxy``)."""
+"""Who the client is behind a trusted proxy (``handlers.security.proxy``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from handlers.proxy import TrustedProxies, parse_networks
+from handlers.security.proxy import TrustedProxies, parse_networks
 
 PROXIES = TrustedProxies.parse("10.0.0.0/8, 192.168.1.1, ::1")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.throttle import ACCOUNT, ADDRESS, HELD, PAIR, LoginThrottle
+from handlers.security.throttle import ACCOUNT, ADDRESS, HELD, PAIR, LoginThrottle
 
 
 def fail(throttle: LoginThrottle, times: int, account: str, address: str, now: float) -> None:

@@ -1,0 +1,1 @@
+"""The matchmaker: a queue of tickets, paired by rating (``pairing``, pure), made into matches."""

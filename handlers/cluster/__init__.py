@@ -1,0 +1,1 @@
+"""Routing: a match's requests and sockets passed to the node that holds it."""

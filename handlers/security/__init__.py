@@ -1,0 +1,1 @@
+"""What guards the doors: credentials, the login throttle, proxies, connection limits."""

@@ -1,0 +1,1 @@
+"""End-to-end tests: a real server and database, driven over the wire."""
