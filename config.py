@@ -149,7 +149,7 @@ _TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "Path": Path}
 
 
 def _env_name(f: Any) -> str:
-    return f.metadata.get("env", "ARENA_" + f.name.upper())
+    return str(f.metadata.get("env", "ARENA_" + f.name.upper()))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("command", nargs="*", help="admin grant|revoke USERNAME, or database")
     for f in fields(Config):
         parser.add_argument(
-            "--" + f.name.replace("_", "-"), dest=f.name, type=_TYPES[f.type], default=None,
+            "--" + f.name.replace("_", "-"), dest=f.name, type=_TYPES[str(f.type)], default=None,
             help=f"{f.metadata['help']} [env {_env_name(f)}; default {_shown_default(f)}]",
         )
     return parser
@@ -176,7 +176,7 @@ def parse(argv: list[str] | None = None) -> tuple[Config, list[str]]:
     for f in fields(Config):
         given = getattr(args, f.name)
         if given is None and _env_name(f) in os.environ:
-            given = _TYPES[f.type](os.environ[_env_name(f)])
+            given = _TYPES[str(f.type)](os.environ[_env_name(f)])
         if given is not None:
             values[f.name] = given
     command = list(args.command)

@@ -189,6 +189,14 @@ def median(values: list[Any]) -> float:
     return statistics.median(numbers) if numbers else math.nan
 
 
+def spread(values: list[Any]) -> float:
+    """Half the range of ``values`` over their median (0.05: ±5 %); how far
+    apart the alternated runs of one target landed."""
+    numbers = [v for v in values if v is not None]
+    middle = statistics.median(numbers) if numbers else 0
+    return (max(numbers) - min(numbers)) / 2 / abs(middle) if middle else math.nan
+
+
 def report(results: dict[str, list[dict[str, Any]]], targets: list[str],
            args: argparse.Namespace) -> None:
     windows: dict[tuple[str, float], dict[str, list[dict[str, Any]]]] = defaultdict(
@@ -209,6 +217,8 @@ def report(results: dict[str, list[dict[str, Any]]], targets: list[str],
         figures = FIGURES + (STORM_FIGURES if window == "storm" else [])
         medians = {t: {key: median([r.get(key) for r in rows]) for key, _ in figures}
                    for t, rows in by_target.items()}
+        spreads = {t: {key: spread([r.get(key) for r in rows]) for key, _ in figures}
+                   for t, rows in by_target.items()}
         if window == "storm" and first in medians:
             storms[rate] = medians[first]
         print(f"\nR = {rate:g} throws per player per second ({window})")
@@ -217,13 +227,16 @@ def report(results: dict[str, list[dict[str, Any]]], targets: list[str],
         columns = [(t, max(11, len(t) + 2)) for t in shown]
         ratio_columns = [(t, max(11, len(first) + len(t) + 3)) for t in ratios]
         print(f"{'':26}" + "".join(f"{t:>{w}}" for t, w in columns)
-              + "".join(f"{first + '/' + t:>{w}}" for t, w in ratio_columns))
+              + "".join(f"{first + '/' + t:>{w}}" for t, w in ratio_columns)
+              + "".join(f"{'±' + t:>{w}}" for t, w in columns))
         for key, label in figures:
             digits = 2 if key.endswith(("share", "1k_throws")) else 1
             row = f"{label:26}" + "".join(f"{medians[t][key]:{w}.{digits}f}" for t, w in columns)
             for t, w in ratio_columns:
                 ours, theirs = medians[first][key], medians[t][key]
                 row += f"{ours / theirs:{w}.2f}" if theirs else f"{'-':>{w}}"
+            for t, w in columns:
+                row += f"{spreads[t][key]:{w}.1%}"
             print(row)
         if window == "steady":
             if first in medians:

@@ -20,7 +20,7 @@ CREDENTIALS = {
     "username": {"type": "string", "minLength": 1, "maxLength": validation.USERNAME_MAX},
     "password": {"type": "string", "minLength": 1, "maxLength": validation.PASSWORD_MAX},
 }
-NEW_CREDENTIALS = {
+NEW_CREDENTIALS: dict[str, Any] = {
     "username": {"type": "string",
                  "pattern": rf"^[\w.@+-]{{1,{validation.USERNAME_MAX}}}$(?![\s\S])"},
     "password": {"type": "string", "minLength": validation.PASSWORD_MIN,

@@ -6,7 +6,8 @@ import re
 from typing import Any
 
 from tornado.httputil import HTTPConnection, HTTPMessageDelegate
-from tornado.web import Application, URLSpec
+from tornado.routing import URLSpec
+from tornado.web import Application
 
 from config import Config
 from handlers.accounts import LoginHandler, LogoutHandler, SignUpHandler, TokenHandler

@@ -31,7 +31,7 @@ class LibraryHandler(BaseHandler):
     @property
     def user_id(self) -> str:
         assert self.user is not None
-        return self.user["_id"]
+        return str(self.user["_id"])
 
     def igdb_from_query(self, name: str = "igdb") -> int:
         return self.query.required_integer(name, minimum=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import Any, NoReturn
 
 from handlers import errors
 from handlers.base import EnvelopeHandler
@@ -191,7 +191,7 @@ class LobbyMembersHandler(LobbyHandler):
             await self.refusal_after_race(lobby["_id"], user_id)
         self.send(lobby_view(updated))
 
-    async def refusal_after_race(self, lobby_id: str, user_id: str) -> None:
+    async def refusal_after_race(self, lobby_id: str, user_id: str) -> NoReturn:
         lobby = await self.active_lobby(lobby_id)
         if user_id in lobby["users"]:
             raise errors.conflict("already_member", "That user is already in the lobby.")

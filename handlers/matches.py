@@ -155,7 +155,7 @@ class OngoingMatchHandler(MatchHandler):
         if isinstance(actor, Owner):
             return await forward(self.ctx, self, actor.url)
         reply: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        actor.post(Cancel(user["_id"], reply))
+        actor.post(Cancel(reply, user_id=user["_id"]))
         try:
             await reply
         except CommandError as error:

@@ -105,7 +105,7 @@ class MatchSocket(WebSocketHandler):
 
     # -- life ----------------------------------------------------------------------
 
-    def open(self, match_id: str) -> None:  # type: ignore[override]
+    def open(self, match_id: str) -> None:
         if self.closed:
             # The client went away during the handshake (``prepare`` awaits the
             # database): Tornado has already called ``on_close``, and a socket
@@ -117,7 +117,8 @@ class MatchSocket(WebSocketHandler):
         # Frames are small and must go at once: no Nagle delay behind an unacknowledged one.
         self.set_nodelay(True)
         if self.ctx.config.socket_send_buffer:
-            stream = self.ws_connection.stream  # type: ignore[union-attr]
+            assert self.ws_connection is not None and self.ws_connection.stream is not None
+            stream = self.ws_connection.stream
             stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF,
                                      self.ctx.config.socket_send_buffer)
         if self.owner is not None:
@@ -153,7 +154,7 @@ class MatchSocket(WebSocketHandler):
             self.counted = False
             self.ctx.sockets.open -= 1
         if self.auth_timer is not None:
-            IOLoop.current().remove_timeout(self.auth_timer)  # type: ignore[arg-type]
+            IOLoop.current().remove_timeout(self.auth_timer)
         if self.relay is not None:
             self.relay.close()
             self.ctx.sockets.relays -= 1

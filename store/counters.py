@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -10,7 +12,7 @@ from store.locks import KeyedLocks
 
 
 class CounterRepository:
-    def __init__(self, collection: AsyncCollection, locks: KeyedLocks) -> None:
+    def __init__(self, collection: AsyncCollection[Any], locks: KeyedLocks) -> None:
         self.collection = collection
         self.locks = locks
 
@@ -24,6 +26,7 @@ class CounterRepository:
                 {"_id": name}, {"$inc": {"value": 1}}, upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
+        assert counter is not None  # upserted
         return int(counter["value"])
 
     async def add(self, name: str, delta: int) -> None:

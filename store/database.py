@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
@@ -38,7 +39,7 @@ class Store:
         indexes (not so FerretDB: see ``store.indexes``); ``None``: ask it.
         ``journal_interval``: the least time between two journal writes
         (``store.journal``)."""
-        self.client: AsyncMongoClient = AsyncMongoClient(
+        self.client: AsyncMongoClient[Any] = AsyncMongoClient(
             uri,
             serverSelectionTimeoutMS=timeout_ms,
             connectTimeoutMS=timeout_ms,

@@ -255,7 +255,7 @@ def _build_ferretdb(binary: Path) -> None:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 def _port_open(port: int) -> bool:

@@ -13,14 +13,14 @@ everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
 
 
 @dataclass(frozen=True)
 class Index:
-    collection: AsyncCollection
+    collection: AsyncCollection[Any]
     #: A field name, or ``[(field, direction), ...]`` for a compound index.
     keys: str | list[tuple[str, int]]
     unique: bool = False

@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 import bson
@@ -56,7 +57,7 @@ INTERVAL = 0.005
 # -- the record codec: pure, so it is tested without a database -----------------
 
 
-def encode_record(match: dict[str, Any]) -> bytes:
+def encode_record(match: Mapping[str, Any]) -> bytes:
     """One journal record: the match's id, its ``seq`` and the whole document."""
     return bson.encode({"m": match["id"], "seq": match["seq"], "doc": match})
 
@@ -93,7 +94,7 @@ class Journal:
     is in its segments' names, so the nodes sharing a database never write to,
     rotate or drop each other's."""
 
-    def __init__(self, db: AsyncDatabase, *, interval: float = INTERVAL) -> None:
+    def __init__(self, db: AsyncDatabase[Any], *, interval: float = INTERVAL) -> None:
         self.db = db
         self.interval = interval
         self.owner = ""
@@ -121,7 +122,7 @@ class Journal:
         if self.writer is None:
             self.writer = asyncio.get_running_loop().create_task(self._write_batches())
 
-    async def append(self, match: dict[str, Any]) -> None:
+    async def append(self, match: Mapping[str, Any]) -> None:
         """Store ``match`` (a whole match document); returns once it is durable.
 
         The record is encoded now, so later changes to ``match`` cannot leak

@@ -66,7 +66,7 @@ def flag_total(user_id: str, flag: str) -> str:
 
 class TitleRepository:
     def __init__(
-        self, collection: AsyncCollection, counters: CounterRepository, locks: KeyedLocks
+        self, collection: AsyncCollection[Any], counters: CounterRepository, locks: KeyedLocks
     ) -> None:
         self.collection = collection
         self.counters = counters
@@ -100,7 +100,7 @@ class TitleRepository:
 
 
 class LibraryRepository:
-    def __init__(self, flags: AsyncCollection, ratings: AsyncCollection,
+    def __init__(self, flags: AsyncCollection[Any], ratings: AsyncCollection[Any],
                  locks: KeyedLocks, counters: CounterRepository) -> None:
         self.flags = flags
         self.ratings = ratings

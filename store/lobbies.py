@@ -38,7 +38,7 @@ class AlreadyHosting(Exception):
 
 
 class LobbyRepository:
-    def __init__(self, collection: AsyncCollection, locks: KeyedLocks) -> None:
+    def __init__(self, collection: AsyncCollection[Any], locks: KeyedLocks) -> None:
         self.collection = collection
         self.locks = locks
 

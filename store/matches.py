@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -50,13 +51,13 @@ def match_key(match_id: int) -> str:
     return str(match_id)
 
 
-def families(result: Match) -> list[str]:
+def families(result: Mapping[str, Any]) -> list[str]:
     """The lists a completed match is in: all of them, and its players'."""
     return ["all", f"w:{result['winner']}", f"l:{result['loser']}", f"u:{result['winner']}",
             f"u:{result['loser']}"]
 
 
-def completed_entries(result: Match) -> list[dict[str, Any]]:
+def completed_entries(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     match_id, done = int(result["id"]), result["completion_timestamp"]
     return [entry for family in families(result) for entry in (
         {"_id": key(family, "i", match_id), "match": match_key(match_id)},
@@ -70,7 +71,7 @@ class MatchRepository:
     in each player's, as winner, as loser and either) with a counter per
     list, so a page by player costs the page."""
 
-    def __init__(self, ongoing: AsyncCollection, completed: AsyncCollection,
+    def __init__(self, ongoing: AsyncCollection[Any], completed: AsyncCollection[Any],
                  entries: Entries, counters: CounterRepository) -> None:
         self.ongoing = ongoing
         self.completed = completed
@@ -85,27 +86,27 @@ class MatchRepository:
 
     # -- ongoing ----------------------------------------------------------------
 
-    async def insert(self, match: Match) -> None:
+    async def insert(self, match: Mapping[str, Any]) -> None:
         await self.ongoing.insert_one(match)
 
-    async def save(self, match: Match) -> bool:
+    async def save(self, match: Mapping[str, Any]) -> bool:
         """Replace the stored document with ``match`` (an ending or cancelling
         decision) if ``match``'s owner still holds it; whether it did."""
         result = await self.ongoing.replace_one(
             {"_id": match["_id"], "owner": match.get("owner")}, match)
         return result.matched_count == 1
 
-    async def take(self, match: Match, held: Match) -> bool:
+    async def take(self, match: Mapping[str, Any], held: Mapping[str, Any]) -> str | None:
         """Store ``match`` (the newest state known, under its new owner, with a
         new ``tenure``) in place of ``held``, the document as it was read;
-        False if it changed hands since (another node took it first, or its
+        its new tenure, or ``None`` if it changed hands since (another node took it first, or its
         owner restarted and took it back).  The ``tenure`` is what tells two
         holdings by one owner apart."""
-        match["tenure"] = uuid.uuid4().hex
+        tenure = uuid.uuid4().hex
         result = await self.ongoing.replace_one(
             {"_id": match["_id"], "owner": held.get("owner"), "tenure": held.get("tenure")},
-            match)
-        return result.matched_count == 1
+            {**match, "tenure": tenure})
+        return tenure if result.matched_count == 1 else None
 
     async def holding(self, match_id: int) -> tuple[str, str] | None:
         """Who holds the ongoing match, and which holding of it this is:
@@ -127,7 +128,7 @@ class MatchRepository:
 
     # -- completed ----------------------------------------------------------------
 
-    async def store_completed(self, result: Match) -> None:
+    async def store_completed(self, result: Mapping[str, Any]) -> None:
         """Insert the completed match and its entries once; a replay after a
         crash adds what is missing and counts only what it added."""
         with contextlib.suppress(DuplicateKeyError):  # stored before the crash

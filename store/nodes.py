@@ -18,7 +18,7 @@ from store.indexes import Index
 
 
 class NodeRepository:
-    def __init__(self, collection: AsyncCollection) -> None:
+    def __init__(self, collection: AsyncCollection[Any]) -> None:
         self.collection = collection
 
     def indexes(self) -> list[Index]:

@@ -58,7 +58,7 @@ def bounds(list_name: str, low: str = "", high: str = "") -> dict[str, str]:
 class Entries:
     """One entries collection; ``list`` names are prefixes of the ids."""
 
-    def __init__(self, collection: AsyncCollection) -> None:
+    def __init__(self, collection: AsyncCollection[Any]) -> None:
         self.collection = collection
 
     async def add(self, entries: Iterable[dict[str, Any]]) -> set[str]:
@@ -91,7 +91,7 @@ class Entries:
         return await cursor.to_list()
 
     @staticmethod
-    async def resolve(collection: AsyncCollection, ids: list[str]) -> list[dict[str, Any]]:
+    async def resolve(collection: AsyncCollection[Any], ids: list[str]) -> list[dict[str, Any]]:
         """The documents of ``collection`` with these ids, in this order (one
         query; those gone are left out)."""
         if not ids:

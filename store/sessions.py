@@ -12,7 +12,7 @@ from store.timestamps import format_timestamp
 
 
 class SessionRepository:
-    def __init__(self, collection: AsyncCollection) -> None:
+    def __init__(self, collection: AsyncCollection[Any]) -> None:
         self.collection = collection
 
     def indexes(self) -> list[Index]:

@@ -54,7 +54,7 @@ FEED = "matchmaking_feed"
 
 
 class TicketRepository:
-    def __init__(self, collection: AsyncCollection, feed: AsyncCollection,
+    def __init__(self, collection: AsyncCollection[Any], feed: AsyncCollection[Any],
                  counters: CounterRepository, locks: KeyedLocks) -> None:
         self.collection = collection
         self.feed = feed

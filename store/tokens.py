@@ -21,7 +21,7 @@ from store.timestamps import now
 
 
 class TokenRepository:
-    def __init__(self, collection: AsyncCollection) -> None:
+    def __init__(self, collection: AsyncCollection[Any]) -> None:
         self.collection = collection
 
     def indexes(self) -> list[Index]:

@@ -16,7 +16,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 
-async def set_if(collection: AsyncCollection, key: Any, expected: dict[str, Any],
+async def set_if(collection: AsyncCollection[Any], key: Any, expected: dict[str, Any],
                  changes: dict[str, Any]) -> bool:
     """``$set`` ``changes`` on the document ``_id: key`` if its fields equal
     ``expected``; whether it did."""
@@ -24,7 +24,7 @@ async def set_if(collection: AsyncCollection, key: Any, expected: dict[str, Any]
     return result.matched_count == 1
 
 
-async def delete_if(collection: AsyncCollection, key: Any, expected: dict[str, Any]) -> bool:
+async def delete_if(collection: AsyncCollection[Any], key: Any, expected: dict[str, Any]) -> bool:
     """Delete the document ``_id: key`` if its fields equal ``expected``; whether it did."""
     result = await collection.delete_one({"_id": key, **expected})
     return result.deleted_count == 1

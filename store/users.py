@@ -79,8 +79,8 @@ class UserRepository:
     ``users`` counter.
     """
 
-    def __init__(self, collection: AsyncCollection, names: AsyncCollection,
-                 claims: AsyncCollection, locks: KeyedLocks, entries: Entries,
+    def __init__(self, collection: AsyncCollection[Any], names: AsyncCollection[Any],
+                 claims: AsyncCollection[Any], locks: KeyedLocks, entries: Entries,
                  counters: CounterRepository) -> None:
         self.collection = collection
         self.names = names

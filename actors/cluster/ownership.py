@@ -21,6 +21,7 @@ from typing import Any
 
 from actors.cluster.node import HEARTBEAT, LEASE
 from actors.match.actor import MatchActor
+from actors.match.document import MatchDoc, players_of, stored
 from actors.match.ending import finish_cancelling, finish_ending
 from actors.registry import HANDOVER, Registry
 from config import Config
@@ -115,15 +116,17 @@ class ClusterRegistry(Registry):
             if match_id in self.actors or match_id in self.arriving:
                 continue  # running here already (created while the node was fenced), or coming
             newer = journaled.get(match_id)
-            doc = newer if newer is not None and newer["seq"] > checkpoint["seq"] else checkpoint
-            doc = {**doc, "owner": self.owner}
+            newest = newer if newer is not None and newer["seq"] > checkpoint["seq"] else checkpoint
+            doc = stored({**newest, "owner": self.owner})
             # read first, so the actor runs the moment the match is this
             # node's: a socket relayed here as soon as it is must find it
             users = await self.participants(doc) if doc.get("phase", "live") == "live" else {}
             arriving = self.arriving[match_id] = asyncio.get_running_loop().create_future()
             try:
-                if not await self.store.matches.take(doc, checkpoint):
+                tenure = await self.store.matches.take(doc, checkpoint)
+                if tenure is None:
                     continue  # another node took it first
+                doc["tenure"] = tenure
                 taken += 1
                 await self.revive(doc, users)
             finally:
@@ -136,12 +139,11 @@ class ClusterRegistry(Registry):
             log.warning("took over %d matches of node %s", taken, owner or "(before nodes)")
         return taken
 
-    async def participants(self, doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    async def participants(self, doc: MatchDoc) -> dict[str, dict[str, Any]]:
         """The user documents of the match's host, challenger and spectators, by id."""
-        ids = [doc["host_id"], doc["challenger_id"], *doc["spectator_ids"]]
-        return await self.store.users.by_ids([i for i in ids if i])
+        return await self.store.users.by_ids(players_of(doc))
 
-    async def revive(self, doc: dict[str, Any], users: dict[str, dict[str, Any]]) -> None:
+    async def revive(self, doc: MatchDoc, users: dict[str, dict[str, Any]]) -> None:
         """Run a restored or taken-over match, whose participants are ``users``
         (or finish its ending)."""
         phase = doc.get("phase", "live")

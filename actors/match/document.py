@@ -3,7 +3,7 @@ its journal and in ``ongoing_matches``, and the one place that builds it."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from store.matches import match_key
 from store.timestamps import now
@@ -35,6 +35,8 @@ class MatchDoc(TypedDict):
     seq: int
     phase: NotRequired[Phase]
     owner: NotRequired[str]
+    #: Which holding by ``owner`` this is (``MatchRepository.take``).
+    tenure: NotRequired[str]
     #: The completed match, once decided (``phase: "ending"``).
     result: NotRequired[dict[str, Any]]
 
@@ -61,3 +63,8 @@ def phase_of(doc: MatchDoc) -> Phase:
 def players_of(doc: MatchDoc) -> list[str]:
     """The ids of everyone in the match: the players, then the spectators."""
     return [doc["host_id"], *filter(None, [doc["challenger_id"]]), *doc["spectator_ids"]]
+
+
+def stored(raw: dict[str, Any]) -> MatchDoc:
+    """A match document read back from ``ongoing_matches`` or the journal."""
+    return cast(MatchDoc, raw)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 
 def expected(rating: int, opponent: int) -> float:
-    return 1.0 / (1.0 + 10.0 ** ((opponent - rating) / 400.0))
+    return 1.0 / (1.0 + math.pow(10.0, (opponent - rating) / 400.0))
 
 
 def after_match(winner: int, loser: int, k: float) -> tuple[int, int]:

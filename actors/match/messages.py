@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from actors.match import wire
@@ -153,15 +153,21 @@ class Claimed(Message):
 
 
 @dataclass
-class Cancel(Message):
-    """REST ``DELETE``: only the host, only before the start."""
+class Request(Message):
+    """A command whose sender awaits ``reply``: the outcome, or the refusal."""
 
-    user_id: str
-    reply: asyncio.Future[None] = field(default_factory=lambda: _future())
+    reply: asyncio.Future[None]
 
     def refuse(self, error: CommandError, emit: Emit) -> None:
         if not self.reply.done():
             self.reply.set_exception(CommandError(error.code, "failed"))
+
+
+@dataclass
+class Cancel(Request):
+    """REST ``DELETE``: only the host, only before the start."""
+
+    user_id: str
 
     def turned_away(self, moving: Stop | None) -> None:
         if not self.reply.done():
@@ -169,14 +175,8 @@ class Cancel(Message):
 
 
 @dataclass
-class Checkpoint(Message):
+class Checkpoint(Request):
     """Re-append the adopted state to the journal's newest segment (older ones then go)."""
-
-    reply: asyncio.Future[None] = field(default_factory=lambda: _future())
-
-    def refuse(self, error: CommandError, emit: Emit) -> None:
-        if not self.reply.done():
-            self.reply.set_exception(CommandError(error.code, "failed"))
 
     def turned_away(self, moving: Stop | None) -> None:
         if not self.reply.done():
@@ -197,6 +197,3 @@ class Timeout(Message):
     kind: str
     key: Any
 
-
-def _future() -> asyncio.Future[None]:
-    return asyncio.get_running_loop().create_future()

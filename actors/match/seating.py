@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.games import Event, other
+from actors.games import Event, Role, other
 from actors.match import wire
 from actors.match.core import MatchCore
 from actors.match.ending import Ending
@@ -183,9 +183,10 @@ class Seating:
         release, off the actor's turn; ``frame``, the ``leave`` that asked for
         it, is acked on ``socket`` once the user is released."""
         core = self.core
+        leaving: Role = "spectator" if role == "spectator" else "challenger"
         draft = core.draft()
         draft.events.append(Event("left", {"user": core.member_view(user_id), "role": role}))
-        draft.play(core.game.left(draft.doc["state"], role))
+        draft.play(core.game.left(draft.doc["state"], leaving))
         if role == "spectator":
             draft.doc["spectator_ids"] = [s for s in draft.doc["spectator_ids"] if s != user_id]
         else:

@@ -41,10 +41,10 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from tornado.httpclient import HTTPRequest, _RequestProxy  # type: ignore[attr-defined]
+from tornado.httpclient import HTTPRequest, _RequestProxy
 from tornado.httputil import HTTPHeaders
 from tornado.iostream import StreamClosedError
-from tornado.util import _websocket_mask  # type: ignore[attr-defined]
+from tornado.util import _websocket_mask
 from tornado.websocket import WebSocketClientConnection, WebSocketProtocol, WebSocketProtocol13
 
 from handlers.websocket.rfc6455 import Control, Event, Parser

@@ -28,5 +28,5 @@ def test_the_tutorials_game_is_the_one_the_tests_play() -> None:
     tutorial = (ROOT / "docs" / "writing-a-game.md").read_text()
     whole = tutorial.split("## 7. The whole game", 1)[1].split("```python\n", 1)[1]
     whole = whole.split("```", 1)[0]
-    tested = (ROOT / "tests" / "test_game_interface.py").read_text()
+    tested = (ROOT / "tests" / "e2e" / "test_game_interface.py").read_text()
     assert whole in tested, "docs/writing-a-game.md's Tally differs from the tested one"
