@@ -193,8 +193,10 @@ def spread(values: list[Any]) -> float:
     """Half the range of ``values`` over their median (0.05: ±5 %); how far
     apart the alternated runs of one target landed."""
     numbers = [v for v in values if v is not None]
-    middle = statistics.median(numbers) if numbers else 0
-    return (max(numbers) - min(numbers)) / 2 / abs(middle) if middle else math.nan
+    if not numbers or max(numbers) == min(numbers):
+        return 0.0 if numbers else math.nan
+    middle = statistics.median(numbers)
+    return (max(numbers) - min(numbers)) / 2 / abs(middle) if middle else math.inf
 
 
 def report(results: dict[str, list[dict[str, Any]]], targets: list[str],

@@ -59,12 +59,14 @@ log = logging.getLogger("arena.match")
 #: Most queued commands handled in one batch.
 BATCH_LIMIT = 64
 
-#: A client frame's handler: (user id, frame, socket) -> the seq to ack, or
-#: ``None`` when the answer comes later (or is not an ack).
-FrameHandler = Callable[[str, dict[str, Any], Socket], Awaitable[int | None]]
+#: A client frame's handler: (its part of the actor, user id, frame, socket)
+#: -> the seq to ack, or ``None`` when the answer comes later (or is not an ack).
+FrameHandler = Callable[[Any, str, dict[str, Any], Socket], Awaitable[int | None]]
 
 
 class MatchActor(MatchCore):
+    __slots__ = ('ending', 'frame_handlers', 'handlers', 'play', 'seating', 'tickable', 'ticking')
+
     def __init__(self, doc: MatchDoc, users: dict[str, dict[str, Any]], host: Host) -> None:
         super().__init__(doc, users, host)
         self.ending = Ending(self)
@@ -72,19 +74,6 @@ class MatchActor(MatchCore):
         self.seating = Seating(self, self.ending, self.play)
         self.ticking = Ticking(self, self.ending) if self.game.realtime else None
         self.tickable = self.ticking
-        self.frame_handlers: dict[str, FrameHandler] = {
-            "join": self.seating.join, "leave": self.seating.leave,
-            "ready": self.play.ready, "unready": self.play.ready, "start": self.play.start,
-            "move": self.play.move, "resign": self.play.resign,
-            "auth": self.authenticated, "ping": self.ping,
-        }
-        self.handlers: dict[type[Message], Callable[[Any], Awaitable[None]]] = {
-            Frame: self.on_frame, Attach: self.seating.attach, Detach: self.seating.detach,
-            Claimed: self.on_claimed, Cancel: self.on_cancel, Timeout: self.on_timeout,
-            Checkpoint: self.on_checkpoint,
-        }
-        if self.ticking is not None:
-            self.handlers[Tick] = self.ticking.on_tick
 
     # -- life ------------------------------------------------------------------------
 
@@ -151,7 +140,7 @@ class MatchActor(MatchCore):
 
     async def handle(self, message: Message) -> None:
         try:
-            await self.handlers[type(message)](message)
+            await HANDLERS[type(message)](self, message)
             if self.finished:  # after the last event and the sender's ack
                 for socket in list(self.sockets.values()):
                     socket.close(4410, "The match is over")
@@ -204,12 +193,14 @@ class MatchActor(MatchCore):
         if self.claims.hold(message):  # the user's join is still being claimed: after it
             return
         kind = frame.get("type")
-        handler = self.frame_handlers.get(kind) if isinstance(kind, str) else None
-        if handler is None:
+        entry = FRAME_HANDLERS.get(kind) if isinstance(kind, str) else None
+        if entry is None:
             self.reply_error(socket, frame, "unknown_type", f"Unknown type {kind!r}.")
             return
+        part, handler = entry
         try:
-            seq = await handler(user_id, frame, socket)
+            seq = await handler(self if part is None else getattr(self, part),
+                                user_id, frame, socket)
         except (CommandError, IllegalMove) as error:
             self.reply_error(socket, frame, error.code, error.message)
             return
@@ -221,6 +212,16 @@ class MatchActor(MatchCore):
         sent meanwhile, in order."""
         for later in await self.seating.claimed(message):
             await self.on_frame(later)
+
+    async def on_attach(self, message: Attach) -> None:
+        await self.seating.attach(message)
+
+    async def on_detach(self, message: Detach) -> None:
+        await self.seating.detach(message)
+
+    async def on_tick(self, message: Tick) -> None:
+        if self.ticking is not None:
+            await self.ticking.on_tick(message)
 
     async def ping(self, user_id: str, frame: dict[str, Any], socket: Socket) -> None:
         """The pong is the reply: at once, even inside a batch (it shows no state)."""
@@ -271,3 +272,21 @@ class MatchActor(MatchCore):
             await self.ending.cancel(self.draft())
         elif owing:
             await self.ending.end(self.draft(), other(owing[0]), "forfeit")
+
+
+#: The one dispatch, by message type (class-wide: an actor holds no table of
+#: its own, which thousands of live matches would each carry).
+HANDLERS: dict[type[Message], Callable[[MatchActor, Any], Awaitable[None]]] = {
+    Frame: MatchActor.on_frame, Attach: MatchActor.on_attach, Detach: MatchActor.on_detach,
+    Claimed: MatchActor.on_claimed, Cancel: MatchActor.on_cancel,
+    Timeout: MatchActor.on_timeout, Checkpoint: MatchActor.on_checkpoint, Tick: MatchActor.on_tick,
+}
+
+#: Each client frame type: the part of the actor that handles it (``None``:
+#: the actor itself), and how.
+FRAME_HANDLERS: dict[str, tuple[str | None, FrameHandler]] = {
+    "join": ("seating", Seating.join), "leave": ("seating", Seating.leave),
+    "ready": ("play", Play.ready), "unready": ("play", Play.ready),
+    "start": ("play", Play.start), "move": ("play", Play.move), "resign": ("play", Play.resign),
+    "auth": (None, MatchActor.authenticated), "ping": (None, MatchActor.ping),
+}

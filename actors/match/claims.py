@@ -29,6 +29,8 @@ log = logging.getLogger("arena.match")
 
 
 class Claims:
+    __slots__ = ('background', 'held', 'joining', 'match_id', 'post', 'releasing', 'store')
+
     def __init__(self, store: MatchStore, match_id: int,
                  post: Callable[[Message], None]) -> None:
         self.store = store

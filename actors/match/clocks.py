@@ -18,6 +18,8 @@ from store.timestamps import format_timestamp
 class Timers:
     """The match's pending timers, one per (kind, key)."""
 
+    __slots__ = ('handles', 'post')
+
     def __init__(self, post: Callable[[Timeout], None]) -> None:
         self.post = post
         self.handles: dict[tuple[str, Hashable], asyncio.TimerHandle] = {}
@@ -55,6 +57,8 @@ class TurnClock:
     the deadline it is set again for the rest (one timer per ``seconds``
     instead of a cancel and a new timer per round).
     """
+
+    __slots__ = ('changed', 'deadline', 'seconds', 'timers')
 
     def __init__(self, timers: Timers, seconds: float) -> None:
         self.timers = timers

@@ -70,6 +70,30 @@ class Batch:
 class MatchCore:
     """The adopted state, the sockets, and the one way to change what they see."""
 
+    __slots__ = (
+        'batch',
+        'busy',
+        'claims',
+        'config',
+        'disconnected',
+        'doc',
+        'finished',
+        'game',
+        'host',
+        'id',
+        'mailbox',
+        'metrics',
+        'replay',
+        'roster',
+        'sockets',
+        'stopping',
+        'store',
+        'task',
+        'tickable',
+        'timers',
+        'turn_clock',
+    )
+
     def __init__(self, doc: MatchDoc, users: dict[str, dict[str, Any]], host: Host) -> None:
         self.doc = doc
         self.host = host
@@ -294,8 +318,12 @@ class MatchCore:
                            state, clock)
                 for n, event in enumerate(events)
             ]
+        host_id, challenger_id = self.doc["host_id"], self.doc["challenger_id"]
+        public = views[None]
         for user_id, socket in list(self.sockets.items()):
-            for text in views[self.seat_of(user_id)]:
+            texts = (views["host"] if user_id == host_id
+                     else views["challenger"] if user_id == challenger_id else public)
+            for text in texts:
                 socket.send(text)
         self.metrics.frames_out += len(events) * len(self.sockets)
         if self.replay is not None and not self.replay.record(first_seq, views):

@@ -96,6 +96,8 @@ async def remove_tickets(store: MatchStore, doc: MatchDoc) -> None:
 class Ending:
     """How a live match ends (a result) or is called off (cancelled)."""
 
+    __slots__ = ('core',)
+
     def __init__(self, core: MatchCore) -> None:
         self.core = core
 

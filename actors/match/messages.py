@@ -55,6 +55,8 @@ class Message:
     """A command in the mailbox.  By default it is handled alone, and a
     failure or a turn-away has no one to tell."""
 
+    __slots__ = ()
+
     def batchable(self, doc: MatchDoc) -> bool:
         """Whether it may share a journal append with its neighbours: the
         commands a crowd sends (spectators coming and going, pings) and none
@@ -68,7 +70,7 @@ class Message:
         """Answer it after the match is over (``moving``: handed to another node)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Stop(Message):
     """Handle what is ahead in the mailbox, then stop, closing the sockets with
     ``code`` (a handover to another node: ``MatchActor.stop``)."""
@@ -77,7 +79,7 @@ class Stop(Message):
     reason: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Attach(Message):
     socket: Socket
     user: dict[str, Any]
@@ -92,7 +94,7 @@ class Attach(Message):
             self.socket.close(4404, "No such match")
 
 
-@dataclass
+@dataclass(slots=True)
 class Detach(Message):
     socket: Socket
 
@@ -101,7 +103,7 @@ class Detach(Message):
         return user_id is not None and user_id in doc["spectator_ids"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Frame(Message):
     socket: Socket
     message: dict[str, Any]
@@ -126,7 +128,7 @@ class Frame(Message):
                 "The match is moving to another server; send that again."))
 
 
-@dataclass
+@dataclass(slots=True)
 class Claimed(Message):
     """A ``join``'s claim on its user, made off the actor's turn (``ok``: the user
     was in no match and is now in this one, ``user`` their document; ``failed``:
@@ -152,7 +154,7 @@ class Claimed(Message):
             self.socket.send(wire.error(self.frame.get("id"), OVER.code, OVER.message))
 
 
-@dataclass
+@dataclass(slots=True)
 class Request(Message):
     """A command whose sender awaits ``reply``: the outcome, or the refusal."""
 
@@ -163,7 +165,7 @@ class Request(Message):
             self.reply.set_exception(CommandError(error.code, "failed"))
 
 
-@dataclass
+@dataclass(slots=True)
 class Cancel(Request):
     """REST ``DELETE``: only the host, only before the start."""
 
@@ -174,7 +176,7 @@ class Cancel(Request):
             self.reply.set_exception(CommandError(OVER.code, OVER.message))
 
 
-@dataclass
+@dataclass(slots=True)
 class Checkpoint(Request):
     """Re-append the adopted state to the journal's newest segment (older ones then go)."""
 
@@ -189,7 +191,7 @@ class Tick(Message):
     __slots__ = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class Timeout(Message):
     """A clock ran out: ``kind`` "grace" (``key``: the user), "turn", "idle",
     "unstarted" or "replay" (no key)."""

@@ -14,6 +14,8 @@ from store.timestamps import now
 
 
 class Play:
+    __slots__ = ('core', 'ending')
+
     def __init__(self, core: MatchCore, ending: Ending) -> None:
         self.core = core
         self.ending = ending

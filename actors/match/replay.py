@@ -16,6 +16,8 @@ LIMIT = 1024
 
 
 class Replay:
+    __slots__ = ('after', 'sent')
+
     def __init__(self, after: int) -> None:
         self.after = after  # the seq the replay starts after
         self.sent: list[tuple[int, dict[Seat | None, list[bytes]]]] = []

@@ -21,6 +21,8 @@ class Roster:
     is the same object (a command replaces the list, never changes it).
     """
 
+    __slots__ = ('_spectators', '_views', 'game', 'match_id', 'users')
+
     def __init__(self, match_id: int, game: Game, users: dict[str, dict[str, Any]]) -> None:
         self.match_id = match_id
         self.game = game

@@ -19,6 +19,8 @@ from actors.match.play import Play
 
 
 class Seating:
+    __slots__ = ('core', 'ending', 'play')
+
     def __init__(self, core: MatchCore, ending: Ending, play: Play) -> None:
         self.core = core
         self.ending = ending

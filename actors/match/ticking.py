@@ -16,6 +16,8 @@ log = logging.getLogger("arena.match")
 class Ticking:
     """Steps the simulation of a realtime match ``rate`` times a second."""
 
+    __slots__ = ('core', 'dt', 'ending', 'queued')
+
     def __init__(self, core: MatchCore, ending: Ending) -> None:
         self.core = core
         self.ending = ending
