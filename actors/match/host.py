@@ -76,7 +76,7 @@ class Settings(Protocol):
     def tick_rate(self) -> int: ...
 
 
-class Ticking(Protocol):
+class TickSource(Protocol):
     def add(self, member: Tickable) -> None: ...
     def discard(self, member: Tickable) -> None: ...
 
@@ -89,7 +89,7 @@ class Host(Protocol):
     @property
     def metrics(self) -> Metrics: ...
 
-    def ticker(self, rate: float) -> Ticking:
+    def ticker(self, rate: float) -> TickSource:
         """The one ticker for realtime matches at ``rate`` ticks a second."""
 
     def finished(self, match_id: int, actor: object) -> None:

@@ -439,6 +439,9 @@ async def test_a_node_stopping_hands_its_matches_over_unseen_by_relayed_sockets(
         # a socket still moving: it closes with 4404, as a late reconnect would)
         assert wait_for(lambda: sum(counted(node, "arena_relayed_sockets_moved_total")
                                     for node in nodes[1:]) == 9, 5)
+        for _, peers in tables:  # the count goes up as a relay reconnects: a pong
+            for peer in peers.values():  # from the new owner says it has arrived
+                assert (await peer.command("ping"))["type"] == "pong"
 
         for match, peers in tables:
             assert (await peers["challenger"].command(
