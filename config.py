@@ -93,8 +93,12 @@ class Config:
     shutdown_timeout: float = field(default=10.0, metadata={
         "help": "on SIGTERM, seconds to let requests in flight finish (and the most each "
                 "later closing step may take)"})
+    games: str = field(default="", metadata={
+        "help": "games to load besides the shipped ones, comma-separated: "
+                "package.module:Class or package.module (which registers its own); "
+                "installed arena.games entry points load too"})
     default_game: str = field(default="rps", metadata={
-        "help": "game of a match created without one (rps, connect4, pong)"})
+        "help": "game of a match created without one (rps, connect4, pong, or a loaded one)"})
     frame_limit: int = field(default=4096, metadata={
         "help": "largest client WebSocket frame in bytes (larger: close 1009)"})
     rate_limit: float = field(default=20.0, metadata={
@@ -160,13 +164,23 @@ def build_parser() -> argparse.ArgumentParser:
                     "'database' runs the embedded database alone, for several servers "
                     f"(--port, default {DATABASE_PORT}; 0: a free one).",
     )
-    parser.add_argument("command", nargs="*", help="admin grant|revoke USERNAME, or database")
+    parser.add_argument("command", nargs="*",
+                        help="admin grant|revoke USERNAME, admin cancel-match ID…, or database")
     for f in fields(Config):
         parser.add_argument(
             "--" + f.name.replace("_", "-"), dest=f.name, type=_TYPES[str(f.type)], default=None,
             help=f"{f.metadata['help']} [env {_env_name(f)}; default {_shown_default(f)}]",
         )
     return parser
+
+
+def valid_command(command: list[str]) -> bool:
+    if command == ["database"]:
+        return True
+    if command[:2] == ["admin", "cancel-match"]:
+        return len(command) > 2 and all(part.isascii() and part.isdigit()
+                                        for part in command[2:])
+    return len(command) == 3 and command[0] == "admin" and command[1] in ("grant", "revoke")
 
 
 def parse(argv: list[str] | None = None) -> tuple[Config, list[str]]:
@@ -180,9 +194,9 @@ def parse(argv: list[str] | None = None) -> tuple[Config, list[str]]:
         if given is not None:
             values[f.name] = given
     command = list(args.command)
-    if command and not (len(command) == 3 and command[0] == "admin"
-                        and command[1] in ("grant", "revoke")) and command != ["database"]:
-        parser.error("commands: admin grant USERNAME | admin revoke USERNAME | database")
+    if command and not valid_command(command):
+        parser.error("commands: admin grant USERNAME | admin revoke USERNAME | "
+                     "admin cancel-match ID [ID …] | database")
     if command == ["database"] and args.port is None and "ARENA_PORT" not in os.environ:
         values["port"] = DATABASE_PORT
     try:

@@ -4,6 +4,7 @@ Run it::
 
     python server.py --port 8000 --data-dir ./var/
     python server.py admin grant <username>
+    python server.py admin cancel-match <id> [<id> …]
     python server.py database --data-dir ./var/ [--port 27017]
 
 Every option is a command-line flag with an environment-variable twin
@@ -142,9 +143,28 @@ RESTART_MAX = 30.0
 STABLE = 30.0
 
 
+def load_games(config: Config) -> str | None:
+    """Load the configured games and the installed ones; why not, if they
+    cannot be (the server then refuses to start)."""
+    from actors.games.loading import GameLoadError
+    from actors.games.loading import load_games as load
+
+    try:
+        loaded = load(config.games, config.default_game)
+    except GameLoadError as error:
+        log.exception("loading games failed")
+        return str(error)
+    if loaded:
+        log.info("games loaded: %s", ", ".join(loaded))
+    return None
+
+
 def run_server(config: Config) -> int:
     from actors.cluster.node import Refused
 
+    if (refusal := load_games(config)) is not None:
+        print(f"Arena did not start: {refusal}", file=sys.stderr, flush=True)
+        return REFUSED
     lock = lock_data_dir(config)  # held while this function runs
     if lock is None:
         return 1
@@ -178,6 +198,9 @@ def run_workers(config: Config, argv: list[str]) -> int:
     from handlers.arena import load_secret
     from store.embedded import die_with_parent, free_port
 
+    if (refusal := load_games(config)) is not None:  # each node loads them again
+        print(f"Arena did not start: {refusal}", file=sys.stderr, flush=True)
+        return REFUSED
     lock = lock_data_dir(config)  # held while this function runs
     if lock is None:
         return 1
@@ -268,27 +291,52 @@ def run_database(config: Config) -> int:
 # -- administration -------------------------------------------------------------
 
 
-def run_admin(config: Config, action: str, username: str) -> int:
+def with_store(config: Config, body: Any) -> Any:
+    """``body(store)`` (a coroutine function) against the configured database:
+    ``MONGODB_URI``, the embedded database a running server started on the
+    data directory, or one started here for the purpose."""
     from store import Store
     from store.embedded import find_running
 
-    async def set_admin(uri: str, indexed_lookups: bool | None = None) -> bool:
+    async def run(uri: str, indexed_lookups: bool | None = None) -> Any:
         store = Store(uri, config.database, indexed_lookups=indexed_lookups)
         try:
-            return await store.users.set_admin(username, action == "grant") is not None
+            return await body(store)
         finally:
             await store.close()
 
     running = None if config.mongodb_uri else find_running(config.data_dir.resolve())
     if running is not None:
-        found = asyncio.run(set_admin(running.uri))
-    else:
-        found = run_with_database(config, set_admin)
-    if not found:
+        return asyncio.run(run(running.uri))
+    return run_with_database(config, run)
+
+
+def run_admin(config: Config, action: str, username: str) -> int:
+    async def set_admin(store: Any) -> bool:
+        return await store.users.set_admin(username, action == "grant") is not None
+
+    if not with_store(config, set_admin):
         print(f"No user named {username!r}.", file=sys.stderr)
         return 1
     print(f"{username} is {'now' if action == 'grant' else 'no longer'} an administrator.")
     return 0
+
+
+def run_cancel(config: Config, match_ids: list[int]) -> int:
+    """``admin cancel-match ID…``: each ongoing match cancelled, its users released."""
+    from actors.cluster.ownership import cancel_by_admin
+
+    async def cancel(store: Any) -> list[tuple[int, str | None]]:
+        return [(match_id, await cancel_by_admin(store, match_id)) for match_id in match_ids]
+
+    failed = 0
+    for match_id, refusal in with_store(config, cancel):
+        if refusal is None:
+            print(f"Match {match_id} is cancelled; its players and spectators are released.")
+        else:
+            failed += 1
+            print(refusal, file=sys.stderr)
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -301,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_database(config)
     if config.workers > 1:
         return run_workers(config, sys.argv[1:] if argv is None else argv)
+    if command[:2] == ["admin", "cancel-match"]:
+        return run_cancel(config, [int(match_id) for match_id in command[2:]])
     if command:
         return run_admin(config, command[1], command[2])
     return run_server(config)

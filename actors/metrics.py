@@ -61,9 +61,11 @@ class Metrics:
         """Count one write (every command's commit: keep it cheap)."""
         self.writes.observe(seconds)
 
-    def lines(self, *, live_matches: int, mailbox_depth: int) -> list[str]:
+    def lines(self, *, live_matches: int, mailbox_depth: int,
+              dormant_matches: int = 0) -> list[str]:
         return [
             *gauge("arena_live_matches", live_matches),
+            *gauge("arena_dormant_matches", dormant_matches),
             *gauge("arena_mailbox_depth", mailbox_depth),
             *counter("arena_frames_out_total", self.frames_out),
             *counter("arena_state_frames_total", self.state_frames),

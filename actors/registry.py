@@ -16,6 +16,7 @@ from typing import Any
 from actors.games import GAMES
 from actors.match.actor import MatchActor
 from actors.match.document import MatchDoc, new_match
+from actors.match.dormant import DormantMatch
 from actors.match.ending import fault_point
 from actors.match.messages import Checkpoint
 from actors.metrics import Metrics
@@ -32,6 +33,10 @@ class AlreadyInMatch(Exception):
         self.user_id = user_id
 
 
+class GameSetupFailed(Exception):
+    """The game's ``create`` raised: nothing is stored, nobody is claimed."""
+
+
 #: How a match's sockets are closed when it moves to another node.
 HANDOVER = (1012, "Service restart: reconnect")
 
@@ -46,6 +51,8 @@ class Registry:
         self.actors: dict[int, MatchActor] = {}
         self.checkpointer: asyncio.Task[None] | None = None
         self.tickers: dict[float, Ticker] = {}
+        #: This node's matches whose game is not loaded (``actors.match.dormant``).
+        self.dormant: dict[int, DormantMatch] = {}
 
     def get(self, match_id: int) -> MatchActor | None:
         return self.actors.get(match_id)
@@ -57,10 +64,12 @@ class Registry:
             ticker = self.tickers[rate] = Ticker(rate)
         return ticker
 
-    def ongoing(self) -> list[MatchActor]:
-        """The live matches' actors, by match id (the ones ending are left out)."""
-        return sorted((actor for actor in self.actors.values() if actor.live),
-                      key=lambda actor: actor.id)
+    def ongoing(self) -> list[MatchActor | DormantMatch]:
+        """The ongoing matches held here, by match id: the live actors (the
+        ones ending are left out) and the dormant matches."""
+        held: list[MatchActor | DormantMatch] = [
+            actor for actor in self.actors.values() if actor.live]
+        return sorted(held + list(self.dormant.values()), key=lambda match: match.id)
 
     def finished(self, match_id: int, actor: object) -> None:
         """The match's actor is over (``actors.match.host.Host``): forget it."""
@@ -78,6 +87,11 @@ class Registry:
         (``MatchActor.start_when_seated``).  A user who creates a match leaves
         the matchmaking queue.
         """
+        try:
+            state = GAMES[game].create(target, random.getrandbits(32))
+        except Exception as error:
+            log.exception("game %s failed in create", game)
+            raise GameSetupFailed(game) from error
         match_id = match_id or await self.store.counters.next("matches")
         players = [(user, "H"), *([(challenger, "C")] if challenger else [])]
         claimed: list[str] = []
@@ -92,7 +106,7 @@ class Registry:
                 fault_point("pair_claimed")
             doc = new_match(match_id, game, target, user["_id"],
                             challenger["_id"] if challenger else None,
-                            GAMES[game].create(target, random.getrandbits(32)), self.owner)
+                            state, self.owner)
             await self.store.matches.insert(doc)
         except BaseException:
             for user_id in claimed:
@@ -167,6 +181,6 @@ class Registry:
 
     def collect(self) -> list[str]:
         return self.metrics.lines(
-            live_matches=len(self.actors),
+            live_matches=len(self.actors), dormant_matches=len(self.dormant),
             mailbox_depth=sum(actor.backlog for actor in self.actors.values()),
         )

@@ -13,8 +13,9 @@ from typing import Any
 from actors.cluster.ownership import ClusterRegistry
 from actors.games import GAMES
 from actors.match.actor import MatchActor
+from actors.match.dormant import DormantMatch
 from actors.match.messages import Cancel, CommandError
-from actors.registry import AlreadyInMatch
+from actors.registry import AlreadyInMatch, GameSetupFailed
 from handlers import errors
 from handlers.base import BaseHandler
 from handlers.cluster.forward import forward, gather
@@ -43,13 +44,16 @@ class MatchHandler(BaseHandler):
         assert self.ctx.registry is not None
         return self.ctx.registry
 
-    async def held(self, match_id: str) -> MatchActor | Owner:
-        """The live match's actor here, or the other node that holds it (the
-        request is then ``forward``-ed there); 404 if there is no such match.
-        A match whose node is gone is taken over here first."""
+    async def held(self, match_id: str) -> MatchActor | DormantMatch | Owner:
+        """The live match's actor here (or the match, dormant here), or the
+        other node that holds it (the request is then ``forward``-ed there);
+        404 if there is no such match.  A match whose node is gone is taken
+        over here first."""
         key = ascii_integer(match_id)
         if key is None:
             raise errors.not_found()
+        if (dormant := self.registry.dormant.get(key)) is not None:
+            return dormant
         actor = await self.registry.arrival(key)
         if actor is None or not actor.live:
             owner = await find_owner(self.ctx, self.request, key)
@@ -107,6 +111,8 @@ class OngoingMatchesHandler(MatchHandler):
             actor = await self.registry.create(user, game, target)
         except AlreadyInMatch as exc:
             raise errors.RuleViolation(str(exc)) from None
+        except GameSetupFailed:
+            raise errors.FieldError("game", "The game could not set up this match.") from None
         self.send(actor.representation(), 201)
 
     async def get(self) -> None:
@@ -154,6 +160,9 @@ class OngoingMatchHandler(MatchHandler):
         actor = await self.held(match_id)
         if isinstance(actor, Owner):
             return await forward(self.ctx, self, actor.url)
+        if isinstance(actor, DormantMatch):
+            raise errors.unavailable(f"{actor.reason}; an administrator can cancel it "
+                                     "(admin cancel-match).")
         reply: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         actor.post(Cancel(reply, user_id=user["_id"]))
         try:

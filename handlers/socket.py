@@ -22,6 +22,7 @@ from tornado.websocket import WebSocketHandler, WebSocketProtocol13
 from actors.cluster.ownership import ClusterRegistry
 from actors.match import wire
 from actors.match.actor import MatchActor
+from actors.match.dormant import CLOSE_CODE as DORMANT
 from actors.match.messages import Attach, Detach, Frame
 from handlers.base import identify, user_for_token
 from handlers.cluster.owners import Owner, find_owner
@@ -126,6 +127,10 @@ class MatchSocket(WebSocketHandler):
             self.ctx.sockets.relays += 1
             self.ctx.sockets.relayed += 1
             IOLoop.current().add_callback(self.relay.run, self.match_id)
+            return
+        dormant = self.registry.dormant.get(self.match_id) if self.match_id is not None else None
+        if dormant is not None:
+            self.close(DORMANT, dormant.reason)
             return
         actor = self.registry.get(self.match_id) if self.match_id is not None else None
         if actor is None or not actor.live:

@@ -108,6 +108,9 @@ class MatchRepository:
             {**match, "tenure": tenure})
         return tenure if result.matched_count == 1 else None
 
+    async def ongoing_match(self, match_id: int) -> Match | None:
+        return await self.ongoing.find_one({"_id": match_key(match_id)})
+
     async def holding(self, match_id: int) -> tuple[str, str] | None:
         """Who holds the ongoing match, and which holding of it this is:
         ``(owner, tenure)``, ``""`` for none; ``None``: no such match."""

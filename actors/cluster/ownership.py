@@ -20,12 +20,15 @@ from collections.abc import Collection
 from typing import Any
 
 from actors.cluster.node import HEARTBEAT, LEASE
+from actors.games import GAMES
 from actors.match.actor import MatchActor
-from actors.match.document import MatchDoc, players_of, stored
+from actors.match.document import MatchDoc, phase_of, players_of, stored
+from actors.match.dormant import DormantMatch
 from actors.match.ending import finish_cancelling, finish_ending
 from actors.registry import HANDOVER, Registry
 from config import Config
 from store import Store
+from store.nodes import heard_from
 
 log = logging.getLogger("arena.registry")
 
@@ -82,8 +85,17 @@ class ClusterRegistry(Registry):
                 for node in await self.store.nodes.gone(LEASE):
                     if node["_id"] != self.owner:
                         await self.adopt(node["_id"])
+                await self.forget_cancelled_dormant()
             except Exception:
                 log.exception("taking over the matches of a node that went failed")
+
+    async def forget_cancelled_dormant(self) -> None:
+        """Drop the dormant matches that are no longer this node's
+        (``admin cancel-match`` cancelled them)."""
+        for match_id in list(self.dormant):
+            holding = await self.store.matches.holding(match_id)
+            if holding is None or holding[0] != self.owner:
+                del self.dormant[match_id]
 
     async def restore(self, others: Collection[str] = ()) -> None:
         """Re-create every match this node holds, and take over those of nodes
@@ -118,6 +130,11 @@ class ClusterRegistry(Registry):
             newer = journaled.get(match_id)
             newest = newer if newer is not None and newer["seq"] > checkpoint["seq"] else checkpoint
             doc = stored({**newest, "owner": self.owner})
+            doc.pop("dormant", None)
+            if phase_of(doc) == "live" and doc["game"] not in GAMES:
+                if owner != self.owner:
+                    continue  # a node never takes over a match of a game it has not loaded
+                doc["dormant"] = True  # so ``admin cancel-match`` may cancel it
             # read first, so the actor runs the moment the match is this
             # node's: a socket relayed here as soon as it is must find it
             users = await self.participants(doc) if doc.get("phase", "live") == "live" else {}
@@ -152,6 +169,10 @@ class ClusterRegistry(Registry):
             await finish_ending(self.store, doc)
         elif phase == "cancelling":
             await finish_cancelling(self.store, doc)
+        elif doc["game"] not in GAMES:
+            log.warning("match %s is dormant: its game %r is not loaded here", doc["id"],
+                        doc["game"])
+            self.dormant[int(doc["id"])] = DormantMatch(doc, users)
         else:
             self.spawn(doc, users, restored=True)
             if self.checkpointing:  # a takeover while running: its state here now
@@ -192,6 +213,7 @@ class ClusterRegistry(Registry):
         shutdown: what the clients saw is stored already."""
         actors = list(self.actors.values())
         self.actors.clear()
+        self.dormant.clear()  # still stored: the node that holds it next decides
         tasks = [task for actor in actors if (task := actor.stop(*HANDOVER)) is not None]
         await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -206,3 +228,27 @@ class ClusterRegistry(Registry):
             self.watcher.cancel()
             await asyncio.gather(self.watcher, return_exceptions=True)
         await super().shutdown(handing_over=handing_over)
+
+
+async def cancel_by_admin(store: Store, match_id: int) -> str | None:
+    """Cancel ongoing match ``match_id`` from outside any node (``admin
+    cancel-match``), as a ``cancelled`` event would: no completed match, no
+    rating change, everyone released.  Why not, if it cannot be: a match
+    being played on a live node is that node's to end."""
+    found = await store.matches.ongoing_match(match_id)
+    if found is None:
+        return f"There is no ongoing match {match_id}."
+    doc = stored(found)
+    owner = doc.get("owner") or ""
+    if (phase_of(doc) == "live" and owner and not doc.get("dormant")
+            and heard_from(await store.nodes.of(owner), LEASE)):
+        return (f"Match {match_id} is being played on node {owner}; stop that node first "
+                "(its matches move to nodes with the game, or go dormant).")
+    if phase_of(doc) == "ending":
+        await finish_ending(store, doc)  # decided already: what is left is applied
+        return None
+    doc["phase"] = "cancelling"
+    if not await store.matches.save(doc):
+        return f"Match {match_id} changed hands meanwhile; try again."
+    await finish_cancelling(store, doc)
+    return None

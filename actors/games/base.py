@@ -76,6 +76,12 @@ class Game:
     """
 
     name: ClassVar[str] = ""
+    #: Seats a match may have (only two are played as yet).
+    min_players: ClassVar[int] = 2
+    max_players: ClassVar[int] = 2
+    default_players: ClassVar[int | None] = None
+    #: Per-match settings: ``{name: {"type": ..., "default": ...}}``.
+    options: ClassVar[dict[str, dict[str, Any]]] = {}
     #: Target scores a match may ask for, and the one it gets by default.
     default_target: ClassVar[int] = 1
     min_target: ClassVar[int] = 1
@@ -86,6 +92,13 @@ class Game:
     realtime: ClassVar[bool] = False
     #: Ticks per second of a realtime game; ``None``: the server's ``--tick-rate``.
     tick_rate: ClassVar[int | None] = None
+    #: State frames per second (``None``: one per tick), client inputs per
+    #: second and burst (``None``: the server's), the turn timeout (``None``:
+    #: the server's).  Checked by ``register``.
+    send_rate: ClassVar[int | None] = None
+    input_rate: ClassVar[float | None] = None
+    input_burst: ClassVar[int | None] = None
+    turn_timeout: ClassVar[float | None] = None
     #: Whether ``view`` is the same for every viewer (then it is made and
     #: encoded once per state, not once per kind of viewer).
     public_view: ClassVar[bool] = False

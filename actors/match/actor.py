@@ -43,6 +43,7 @@ from actors.match.messages import (
     CommandError,
     Detach,
     Frame,
+    GameFault,
     Message,
     Socket,
     Stop,
@@ -88,8 +89,15 @@ class MatchActor(MatchCore):
                 self.disconnected.add(user_id)
                 self.timers.set("grace", user_id, config.grace_period)
             if self.doc["is_started"]:
+                try:
+                    state = self.game.restored(self.doc["state"])
+                except Exception:
+                    log.exception("match %s: game %r failed in restored; cancelling the match",
+                                  self.id, self.doc["game"])
+                    self.post(GameFault("restored"))
+                    return
                 doc = self.doc.copy()
-                doc["state"] = self.game.restored(doc["state"])
+                doc["state"] = state
                 self.doc = doc
                 self.restart_turn_clock()
                 self.start_ticking()
@@ -243,6 +251,9 @@ class MatchActor(MatchCore):
         await self.ending.cancel(self.draft())
         message.reply.set_result(None)
 
+    async def on_game_fault(self, message: GameFault) -> None:
+        await self.ending.cancel(self.draft(), reason="game_error")
+
     async def on_checkpoint(self, message: Checkpoint) -> None:
         await self.store.journal.append(self.doc)
         message.reply.set_result(None)
@@ -280,6 +291,7 @@ HANDLERS: dict[type[Message], Callable[[MatchActor, Any], Awaitable[None]]] = {
     Frame: MatchActor.on_frame, Attach: MatchActor.on_attach, Detach: MatchActor.on_detach,
     Claimed: MatchActor.on_claimed, Cancel: MatchActor.on_cancel,
     Timeout: MatchActor.on_timeout, Checkpoint: MatchActor.on_checkpoint, Tick: MatchActor.on_tick,
+    GameFault: MatchActor.on_game_fault,
 }
 
 #: Each client frame type: the part of the actor that handles it (``None``:

@@ -102,7 +102,7 @@ class MatchCore:
         self.metrics = host.metrics
         self.id = int(doc["id"])
         self.game: Game = GAMES[doc["game"]]
-        self.roster = Roster(self.id, self.game, users)
+        self.roster = Roster(self.id, self.game.score, users)
         self.mailbox: asyncio.Queue[Message] = asyncio.Queue()
         self.claims = Claims(self.store, self.id, self.post)
         self.timers = Timers(self.post)

@@ -37,6 +37,8 @@ class MatchDoc(TypedDict):
     owner: NotRequired[str]
     #: Which holding by ``owner`` this is (``MatchRepository.take``).
     tenure: NotRequired[str]
+    #: Set by an owner that has not loaded the game (``actors.match.dormant``).
+    dormant: NotRequired[bool]
     #: The completed match, once decided (``phase: "ending"``).
     result: NotRequired[dict[str, Any]]
 

@@ -104,8 +104,11 @@ class Ending:
     async def end(self, draft: Draft, winner: Seat, reason: str) -> int:
         """Decide the result, store the decision, then finish it; the last seq."""
         core = self.core
-        result = decide_result(draft.doc, core.users, core.game, winner, reason,
-                               core.config.elo_k)
+        try:
+            result = decide_result(draft.doc, core.users, core.game, winner, reason,
+                                   core.config.elo_k)
+        except Exception:
+            return await self.game_failed("score")
         draft.doc["phase"] = "ending"
         draft.doc["result"] = result
         draft.doc["seq"] = core.doc["seq"] + len(draft.events)  # seq of the events so far
@@ -116,14 +119,24 @@ class Ending:
         draft.events.append(Event("ended", {"result": completed_view(result)}))
         return self.close_out(draft)
 
-    async def cancel(self, draft: Draft) -> int:
+    async def game_failed(self, hook: str) -> int:
+        """The game's ``hook`` raised where no sender can be told (a tick, the
+        ending's score, a player dropping or returning, a restore): the match
+        is cancelled with ``reason: "game_error"``, everyone is released and
+        nobody is rated, so a game's bug never keeps a user in a match."""
+        core = self.core
+        log.exception("match %s: game %r failed in %s; cancelling the match", core.id,
+                      core.doc["game"], hook)
+        return await self.cancel(core.draft(), reason="game_error")
+
+    async def cancel(self, draft: Draft, reason: str | None = None) -> int:
         core = self.core
         draft.doc["phase"] = "cancelling"
         draft.doc["seq"] = core.doc["seq"] + len(draft.events)
         await self.record_decision(draft)
         await finish_cancelling(core.store, draft.doc)
         await core.claims.settle(core.emit)
-        draft.events.append(Event("cancelled", {}))
+        draft.events.append(Event("cancelled", {"reason": reason} if reason else {}))
         return self.close_out(draft)
 
     async def record_decision(self, draft: Draft) -> None:

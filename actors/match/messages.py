@@ -199,3 +199,10 @@ class Timeout(Message):
     kind: str
     key: Any
 
+
+@dataclass(slots=True)
+class GameFault(Message):
+    """The game's ``hook`` raised off any command (a restore): the match is
+    cancelled with ``reason: "game_error"`` (``Ending.game_failed``)."""
+
+    hook: str

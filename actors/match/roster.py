@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from actors.games import Game, Seat
+from actors.games import Seat, State
 from actors.match.document import MatchDoc
 from store.views import user_view
 
@@ -21,11 +22,14 @@ class Roster:
     is the same object (a command replaces the list, never changes it).
     """
 
-    __slots__ = ('_spectators', '_views', 'game', 'match_id', 'users')
+    __slots__ = ('_spectators', '_views', 'match_id', 'score', 'users')
 
-    def __init__(self, match_id: int, game: Game, users: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, match_id: int, score: Callable[[State], dict[str, int]],
+                 users: dict[str, dict[str, Any]]) -> None:
         self.match_id = match_id
-        self.game = game
+        #: The game's ``score`` (a dormant match, whose game is not loaded,
+        #: shows the score its state holds).
+        self.score = score
         self.users = users
         self._spectators: tuple[list[str] | None, frozenset[str]] = (None, frozenset())
         #: user id -> (the user document it was made from, role, view)
@@ -88,5 +92,5 @@ class Roster:
             "start_timestamp": doc["start_timestamp"],
             "is_started": doc["is_started"],
             "is_challenger_ready": doc["is_challenger_ready"],
-            "score": self.game.score(doc["state"]),
+            "score": self.score(doc["state"]),
         }

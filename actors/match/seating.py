@@ -44,7 +44,11 @@ class Seating:
                                                        "role": core.role_of(user_id)}))
             seat = core.seat_of(user_id)
             if seat is not None and core.doc["is_started"]:
-                draft.play(core.game.returned(draft.doc["state"], seat))
+                try:
+                    draft.play(core.game.returned(draft.doc["state"], seat))
+                except Exception:
+                    await self.ending.game_failed("returned")
+                    return
             # the reconnected event goes to the others; the returner gets the snapshot
             del core.sockets[user_id]
             await core.commit(draft)
@@ -79,7 +83,11 @@ class Seating:
                                                     "role": role}))
         seat = core.seat_of(user_id)
         if seat is not None and core.doc["is_started"]:
-            draft.play(core.game.dropped(draft.doc["state"], seat))
+            try:
+                draft.play(core.game.dropped(draft.doc["state"], seat))
+            except Exception:
+                await self.ending.game_failed("dropped")
+                return
         await core.commit(draft)
 
     async def grace_expired(self, user_id: str) -> None:

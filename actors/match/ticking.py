@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from actors.games import Seat
 from actors.match import wire
 from actors.match.core import MatchCore
 from actors.match.ending import Ending
 from actors.match.messages import Tick
-
-log = logging.getLogger("arena.match")
 
 
 class Ticking:
@@ -54,12 +50,12 @@ class Ticking:
             state, events = core.game.tick(core.doc["state"], self.dt)
             if events or core.game.winner(state) is not None:
                 return False
-            doc = core.doc.copy()
-            doc["state"] = state
-            core.doc = doc
-            self.send_state()
         except Exception:
-            log.exception("match %s: a tick failed", core.id)
+            return False  # the mailbox's ``on_tick`` meets it again and cancels
+        doc = core.doc.copy()
+        doc["state"] = state
+        core.doc = doc
+        self.send_state()
         return True
 
     def in_play(self) -> bool:
@@ -76,8 +72,12 @@ class Ticking:
         if not self.in_play():
             return
         draft = core.draft()
-        draft.play(core.game.tick(core.doc["state"], self.dt))
-        winner = core.game.winner(draft.doc["state"])
+        try:
+            draft.play(core.game.tick(core.doc["state"], self.dt))
+            winner = core.game.winner(draft.doc["state"])
+        except Exception:
+            await self.ending.game_failed("tick")
+            return
         if winner is not None:
             await self.ending.end(draft, winner, "score")
             return

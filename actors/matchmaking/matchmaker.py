@@ -37,7 +37,7 @@ from typing import Any
 from actors.match.ending import fault_point
 from actors.matchmaking.pairing import Waiting, Windows, pairs
 from actors.metrics import MatchmakingMetrics
-from actors.registry import AlreadyInMatch, Registry
+from actors.registry import AlreadyInMatch, GameSetupFailed, Registry
 from store.tickets import FEED_PAGE, MATCHED, WAITING, Ticket
 
 log = logging.getLogger("arena.matchmaker")
@@ -226,6 +226,10 @@ class Matchmaker:
                 raise AlreadyInMatch("(deleted)", gone[0])
             await self.registry.create(users[host["_id"]], host["game"], host["target_score"],
                                        challenger=users[challenger["_id"]], match_id=match_id)
+        except GameSetupFailed:  # the game cannot make this match: its tickets go
+            for ticket in (host, challenger):
+                await tickets.remove_for_match(ticket["_id"], match_id)
+            return {host["_id"], challenger["_id"]}
         except AlreadyInMatch as refused:
             # in a match another way: that ticket goes, the other waits on
             for ticket in (host, challenger):
