@@ -13,7 +13,7 @@ import logging
 import random
 from typing import Any
 
-from actors.games import GAMES
+from actors.games import GAMES, SEATS, Setup
 from actors.match.actor import MatchActor
 from actors.match.document import MatchDoc, new_match
 from actors.match.dormant import DormantMatch
@@ -78,7 +78,8 @@ class Registry:
 
     async def create(self, user: dict[str, Any], game: str, target: int, *,
                      challenger: dict[str, Any] | None = None,
-                     match_id: int | None = None) -> MatchActor:
+                     match_id: int | None = None,
+                     options: dict[str, Any] | None = None) -> MatchActor:
         """A new match hosted by ``user``; ``AlreadyInMatch`` (naming the user)
         if a player is in one already.
 
@@ -87,8 +88,9 @@ class Registry:
         (``MatchActor.start_when_seated``).  A user who creates a match leaves
         the matchmaking queue.
         """
+        options = options or {}
         try:
-            state = GAMES[game].create(target, random.getrandbits(32))
+            state = GAMES[game].create(Setup(target, SEATS, options, random.getrandbits(32)))
         except Exception as error:
             log.exception("game %s failed in create", game)
             raise GameSetupFailed(game) from error
@@ -106,7 +108,7 @@ class Registry:
                 fault_point("pair_claimed")
             doc = new_match(match_id, game, target, user["_id"],
                             challenger["_id"] if challenger else None,
-                            state, self.owner)
+                            state, self.owner, options)
             await self.store.matches.insert(doc)
         except BaseException:
             for user_id in claimed:

@@ -25,7 +25,7 @@ from typing import Any
 from tornado.web import Application
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from actors.games import GAMES, IllegalMove
+from actors.games import GAMES, IllegalMove, Setup
 
 RULES = GAMES["rps"]
 
@@ -33,7 +33,7 @@ RULES = GAMES["rps"]
 class RelayMatch:
     def __init__(self, target: int) -> None:
         self.sockets: list[RelaySocket] = []
-        self.state = RULES.new_state(target)
+        self.state = RULES.create(Setup.make(target))
         self.seq = 0
 
     def broadcast(self, events: list[tuple[str, dict[str, Any]]]) -> None:
@@ -77,7 +77,8 @@ class RelaySocket(WebSocketHandler):
                                   "code": error.code, "message": error.message}))
             return
         self.match.state = state
-        winner = RULES.winner(state)
+        standings = RULES.standings(state)
+        winner = standings[0][0] if standings else None
         if winner is not None:
             events.append(("ended", {"result": {"winner": winner, "score": state["score"]}}))
         self.match.broadcast(events)

@@ -12,6 +12,7 @@ from typing import Any
 
 from actors.cluster.ownership import ClusterRegistry
 from actors.games import GAMES
+from actors.games.options import OptionError, settle
 from actors.match.actor import MatchActor
 from actors.match.dormant import DormantMatch
 from actors.match.messages import Cancel, CommandError
@@ -66,6 +67,8 @@ class MatchHandler(BaseHandler):
 
 
 #: The body fields that choose a game and its target score.
+OPTIONS = {"options": optional({"type": "object", "description":
+                                "the game's options (GET /api/game_types/), defaults filled in"})}
 GAME_FIELDS = {
     "game": optional({"type": "string", "minLength": 1, "maxLength": 100,
                       "description": "a name from GET /api/game_types/"}),
@@ -98,7 +101,7 @@ class GameTypesHandler(BaseHandler):
 class OngoingMatchesHandler(MatchHandler):
     openapi = {
         "post": operation("Create a match; the caller hosts it", tag=TAG, auth=True,
-                          body=GAME_FIELDS, responses=(201,)),
+                          body={**GAME_FIELDS, **OPTIONS}, responses=(201,)),
         "get": operation("Ongoing matches", tag=TAG, query={
             "ordering": {"type": "string", "enum": list(ONGOING_ORDERINGS)},
             "is_full": BOOLEAN, "min_elo": INTEGER, "max_elo": INTEGER, **PAGING}),
@@ -108,7 +111,12 @@ class OngoingMatchesHandler(MatchHandler):
         user = self.require_user()
         game, target = chosen_game(self)
         try:
-            actor = await self.registry.create(user, game, target)
+            options = settle(GAMES[game], self.body.data.get("options"))
+        except OptionError as error:
+            raise errors.FieldError(f"options.{error.name}" if error.name else "options",
+                                    error.message) from None
+        try:
+            actor = await self.registry.create(user, game, target, options=options)
         except AlreadyInMatch as exc:
             raise errors.RuleViolation(str(exc)) from None
         except GameSetupFailed:

@@ -20,6 +20,7 @@ from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketHandler, WebSocketProtocol13
 
 from actors.cluster.ownership import ClusterRegistry
+from actors.games import GAMES, Game
 from actors.match import wire
 from actors.match.actor import MatchActor
 from actors.match.dormant import CLOSE_CODE as DORMANT
@@ -48,6 +49,8 @@ class MatchSocket(WebSocketHandler):
         self.counted = False  # in ``ctx.sockets.open``: from ``open`` to ``on_close``
         self.budget = FrameBudget(context.config.rate_limit, context.config.rate_burst,
                                   time.monotonic())
+        #: A seated player's budget, for a game with an ``input_rate`` of its own.
+        self.player_budget: FrameBudget | None = None
         #: the match asked for, when the path names one (ASCII digits)
         self.match_id: int | None = None
         #: the last event the client saw, when this socket follows its match
@@ -83,6 +86,11 @@ class MatchSocket(WebSocketHandler):
         if self.match_id is not None and await self.registry.arrival(self.match_id) is None:
             self.owner = await find_owner(self.ctx, self.request, self.match_id)
             if self.owner is not None:
+                # the owner applies the game's own input rate to its players; here
+                # the socket may send at whichever rate is the higher
+                game = GAMES.get(await self.ctx.store.matches.game_of(self.match_id) or "")
+                if game is not None and (game.input_rate or 0) > self.ctx.config.rate_limit:
+                    self.budget = self.game_budget(game)
                 return  # the owner attaches the socket; this node copies frames
         self.bad_credentials = identity.bad_token
         self.user = identity.user
@@ -137,6 +145,8 @@ class MatchSocket(WebSocketHandler):
             self.close(4404, "No such match")
             return
         self.actor = actor
+        if actor.game.input_rate:
+            self.player_budget = self.game_budget(actor.game)
         if self.bad_credentials:
             self.close(4401, "Invalid token")
         elif self.user is not None:
@@ -201,11 +211,23 @@ class MatchSocket(WebSocketHandler):
             return
         self.attach(user)
 
+    def game_budget(self, game: Game) -> FrameBudget:
+        """The frame budget of a game's players: its ``input_rate``, and its
+        ``input_burst`` (or twice the rate)."""
+        assert game.input_rate
+        burst = game.input_burst or max(1, round(2 * game.input_rate))
+        return FrameBudget(game.input_rate, burst, time.monotonic())
+
     def within_rate(self, message: str | bytes) -> bool:
-        """Whether ``message`` is within the socket's budget (``handlers.websocket.flood``);
-        a refused one is answered ``rate_limited`` (echoing its ``id``), and a
-        flood closes the socket with 1008."""
-        verdict = self.budget.take(time.monotonic())
+        """Whether ``message`` is within the socket's budget (``handlers.websocket.flood``):
+        a seated player's of a game with an input rate of its own, or the
+        server's; a refused one is answered ``rate_limited`` (echoing its
+        ``id``), and a flood closes the socket with 1008."""
+        budget = self.budget
+        if (self.player_budget is not None and self.actor is not None
+                and self.user_id is not None and self.actor.seat_of(self.user_id) is not None):
+            budget = self.player_budget
+        verdict = budget.take(time.monotonic())
         if verdict is Verdict.PASS:
             return True
         if verdict is Verdict.FLOOD:

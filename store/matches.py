@@ -51,10 +51,21 @@ def match_key(match_id: int) -> str:
     return str(match_id)
 
 
+def players_of(result: Mapping[str, Any]) -> list[str]:
+    """The usernames of a completed match's players, best place first."""
+    standings = result.get("standings")
+    if standings:
+        return [entry["username"] for entry in standings]
+    return [result["winner"], result["loser"]]  # stored before standings
+
+
 def families(result: Mapping[str, Any]) -> list[str]:
-    """The lists a completed match is in: all of them, and its players'."""
-    return ["all", f"w:{result['winner']}", f"l:{result['loser']}", f"u:{result['winner']}",
-            f"u:{result['loser']}"]
+    """The lists a completed match is in: all of them, its winner's and its
+    loser's (when the first or the last place is not shared), and each
+    player's."""
+    return ["all", *([f"w:{result['winner']}"] if result.get("winner") else []),
+            *([f"l:{result['loser']}"] if result.get("loser") else []),
+            *(f"u:{name}" for name in players_of(result))]
 
 
 def completed_entries(result: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -110,6 +121,11 @@ class MatchRepository:
 
     async def ongoing_match(self, match_id: int) -> Match | None:
         return await self.ongoing.find_one({"_id": match_key(match_id)})
+
+    async def game_of(self, match_id: int) -> str | None:
+        """The game of the ongoing match (``None``: no such match)."""
+        match = await self.ongoing.find_one({"_id": match_key(match_id)}, {"game": 1})
+        return match.get("game") if match else None
 
     async def holding(self, match_id: int) -> tuple[str, str] | None:
         """Who holds the ongoing match, and which holding of it this is:
@@ -181,7 +197,8 @@ class MatchRepository:
         if "loser" in filters:
             query["loser"] = filters["loser"]
         if "user" in filters:
-            query["$or"] = [{"winner": filters["user"]}, {"loser": filters["user"]}]
+            query["$or"] = [{"winner": filters["user"]}, {"loser": filters["user"]},
+                            {"standings.username": filters["user"]}]
         bounds = {}
         if filters.get("after"):
             bounds["$gte"] = filters["after"]

@@ -21,5 +21,22 @@ def user_view(user: dict[str, Any], *, own: bool = False) -> dict[str, Any]:
     return view
 
 
+_STANDING_FIELDS = ("place", "seat", "username", "score", "elo_before_match",
+                    "elo_after_match")
+
+
 def completed_view(match: dict[str, Any]) -> dict[str, Any]:
-    return {"id": match["id"], **{name: match[name] for name in _COMPLETED_FIELDS}}
+    """A completed match: who won and lost (``None`` for a shared place),
+    and ``standings``, every player best place first."""
+    return {"id": match["id"], **{name: match[name] for name in _COMPLETED_FIELDS},
+            "standings": [{name: entry[name] for name in _STANDING_FIELDS}
+                          for entry in match.get("standings") or legacy_standings(match)]}
+
+
+def legacy_standings(match: dict[str, Any]) -> list[dict[str, Any]]:
+    """The standings of a match stored before they were (always a win)."""
+    return [{"place": place, "seat": None, "username": match[side],
+             "score": match[f"{side}_score"],
+             "elo_before_match": match[f"{side}_elo_before_match"],
+             "elo_after_match": match[f"{side}_elo_after_match"]}
+            for place, side in ((1, "winner"), (2, "loser"))]

@@ -14,7 +14,18 @@ import math
 import re
 from collections.abc import Callable
 
-from actors.games.base import SEATS, Event, Game, IllegalMove, Outcome, Role, Seat, State, other
+from actors.games.base import (
+    SEATS,
+    Event,
+    Game,
+    IllegalMove,
+    Outcome,
+    Player,
+    Seat,
+    Setup,
+    State,
+    other,
+)
 from actors.games.connect4 import Connect4
 from actors.games.pong import Pong
 from actors.games.rps import RockPaperScissors
@@ -103,4 +114,4 @@ for _game in (RockPaperScissors(), Connect4(), Pong()):
     register(_game)
 
 __all__ = ["GAMES", "SEATS", "Event", "Game", "GameContractError", "IllegalMove", "Outcome",
-           "Role", "Seat", "State", "check", "other", "register", "unregister"]
+           "Player", "Seat", "Setup", "State", "check", "other", "register", "unregister"]

@@ -1,41 +1,66 @@
 """The interface a game implements to be hosted by Arena.
 
-A game is the rules of one kind of ranked 1v1 match, written as pure,
-synchronous functions of its state: no I/O, no asyncio, no clock of its own.
-The match's actor owns sockets, timers, persistence and the clocks, and calls
-these hooks one at a time, in the order things happen:
+A game is the rules of one kind of ranked match, written as pure,
+synchronous functions of its state: no I/O, no asyncio, no clock of its own,
+no randomness but the seed it is given.  The match's actor owns sockets,
+seats, timers, persistence, the result and the ratings, and calls these
+hooks one at a time, in the order things happen:
 
-- ``create`` makes the state when the match is created and again when it
-  starts; ``restored`` adjusts it after a server restart;
-- ``admit`` accepts or refuses someone taking a seat or watching;
-  ``joined``, ``left``, ``dropped`` (a player's socket went away) and
-  ``returned`` (it came back) let the game react;
+- ``create`` makes the state once, when the match is created (from a
+  ``Setup``: the target, the seats, the options, a seed); ``started`` lets
+  the game react to the host's start; ``restored`` adjusts the state after a
+  server restart;
+- ``admit`` accepts or refuses someone taking a seat or watching (seat
+  ``None``); ``joined`` and ``left`` (before the start, or a spectator),
+  ``dropped`` (a player's socket went away) and ``returned`` (it came back)
+  let the game react;
 - ``apply`` takes a player's input; ``tick`` advances a realtime game by one
   fixed step of ``dt`` seconds;
-- ``view`` says what one viewer may see; ``winner`` says when the match is
-  over and who won; ``score`` is what the REST views and results show.
+- ``view`` says what one viewer may see; ``standings`` says when the match is
+  over and who placed where (ties allowed: a draw); ``score`` is what the
+  REST views and results show.
 
 Every hook that changes the state returns an ``Outcome``: the new state
 (never the old one mutated) and the events it caused, which the actor
 numbers, stores before it sends, and broadcasts.  State is plain data
-(dicts, lists, strings, numbers) that round-trips through BSON.
+(dicts, lists, strings, numbers) that round-trips through BSON.  A hook
+refuses what it was asked with ``IllegalMove``; anything else it raises is a
+bug, which the actor contains (``docs/writing-a-game.md``).
 
-Settings are class attributes: ``realtime`` games are ticked (at
-``tick_rate`` per second, or the server's ``--tick-rate`` when it is
-``None``) and get a state frame after every tick; ``turn_clock`` games have
-the turn timeout run against the seats that ``owing`` names, restarted
-whenever ``turn_number`` changes.
+Settings are class attributes (``Game`` lists them with their defaults).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
-Seat = Literal["host", "challenger"]
+#: A seat: "host", "challenger", then "p3" … "p16".
+Seat = str
+#: The seats of a match of two.
 SEATS: tuple[Seat, Seat] = ("host", "challenger")
-#: Who wants in: a seat, or to watch.
-Role = Literal["challenger", "spectator"]
 State = dict[str, Any]
+
+
+class Setup(NamedTuple):
+    """What a match is created with."""
+
+    target: int  # the match's target_score
+    seats: tuple[Seat, ...]  # the match's seats in order; seats[0] == "host"
+    options: dict[str, Any]  # validated, defaults filled in
+    seed: int  # for any randomness the rules need
+
+    @classmethod
+    def make(cls, target: int, *, seed: int = 0, seats: tuple[Seat, ...] = ("host", "challenger"),
+             options: dict[str, Any] | None = None) -> Setup:
+        """A setup with defaults (for tests: two seats, no options, seed 0)."""
+        return cls(target, seats, options or {}, seed)
+
+
+class Player(NamedTuple):
+    """Who is joining or leaving, as the game may know them."""
+
+    username: str
+    elo: int
 
 
 class Event(NamedTuple):
@@ -69,7 +94,7 @@ class IllegalMove(Exception):
 
 
 class Game:
-    """A two-seat game, first to ``target`` (the match's ``target_score``).
+    """A game, first to ``target`` (the match's ``target_score``) by default.
 
     Subclasses set ``name`` and implement ``create``, ``apply`` and ``view``
     at least; the other hooks default to "nothing happens".
@@ -87,7 +112,7 @@ class Game:
     min_target: ClassVar[int] = 1
     max_target: ClassVar[int] = 99
     #: Whether the turn timeout applies (``owing``, ``turn_number``).
-    turn_clock: ClassVar[bool] = True
+    turn_clock: ClassVar[bool] = False
     #: Whether the actor ticks the game (``tick``) and sends state frames.
     realtime: ClassVar[bool] = False
     #: Ticks per second of a realtime game; ``None``: the server's ``--tick-rate``.
@@ -102,12 +127,18 @@ class Game:
     #: Whether ``view`` is the same for every viewer (then it is made and
     #: encoded once per state, not once per kind of viewer).
     public_view: ClassVar[bool] = False
+    #: Whether a realtime game pauses while a seated player is disconnected.
+    pause_when_away: ClassVar[bool] = True
 
     # -- life -------------------------------------------------------------------------
 
-    def create(self, target: int, seed: int = 0) -> State:
-        """A new match's state (``seed``: for any randomness the rules need)."""
+    def create(self, setup: Setup) -> State:
+        """A new match's state, once, when the match is created."""
         raise NotImplementedError
+
+    def started(self, state: State) -> Outcome:
+        """The host started the match (or the matchmaker's did by itself)."""
+        return state, []
 
     def restored(self, state: State) -> State:
         """The state to go on from after a server restart (the stored one)."""
@@ -115,14 +146,16 @@ class Game:
 
     # -- people -----------------------------------------------------------------------
 
-    def admit(self, state: State, role: Role) -> None:
-        """Refuse a join by raising ``IllegalMove``; the seat itself being free
-        and the user being in no other match are the actor's to check."""
+    def admit(self, state: State, seat: Seat | None, player: Player) -> None:
+        """Refuse ``player`` taking ``seat`` (``None``: watching) by raising
+        ``IllegalMove``; the seat being free and the user being in no other
+        match are the actor's to check."""
 
-    def joined(self, state: State, role: Role) -> Outcome:
+    def joined(self, state: State, seat: Seat | None, player: Player) -> Outcome:
         return state, []
 
-    def left(self, state: State, role: Role) -> Outcome:
+    def left(self, state: State, seat: Seat | None, player: Player) -> Outcome:
+        """``player`` left ``seat`` before the start (``None``: a spectator)."""
         return state, []
 
     def dropped(self, state: State, seat: Seat) -> Outcome:
@@ -153,22 +186,28 @@ class Game:
         """What ``viewer`` (a seat, or ``None`` for anyone else) may see."""
         raise NotImplementedError
 
-    def score(self, state: State) -> dict[str, int]:
+    def score(self, state: State) -> dict[Seat, int]:
         return dict(state["score"])
 
-    def winner(self, state: State) -> Seat | None:
-        """The seat that won by the rules, once one has (the match then ends
-        with ``reason: "score"``)."""
-        for seat in SEATS:
-            if state["score"][seat] >= state["target"]:
-                return seat
-        return None
+    def standings(self, state: State) -> list[list[Seat]] | None:
+        """``None`` while the match goes on; once it is over by the rules, the
+        seats in order of placing, best first, each inner list one place
+        (several seats in one list tie: ``[[host, challenger]]`` is a draw).
+        By default: once some seat's score has reached the target, the seats
+        grouped by score, highest first."""
+        score = self.score(state)
+        if max(score.values()) < state["target"]:
+            return None
+        places: dict[int, list[Seat]] = {}
+        for seat, points in score.items():
+            places.setdefault(points, []).append(seat)
+        return [places[points] for points in sorted(places, reverse=True)]
 
     # -- the turn clock (``turn_clock`` games) ------------------------------------------
 
     def owing(self, state: State) -> list[Seat]:
         """The seats that owe a move now: the turn clock runs against them
-        (both owing when it runs out cancels the match)."""
+        (all of them owing when it runs out cancels the match)."""
         return []
 
     def turn_number(self, state: State) -> int:
@@ -183,6 +222,9 @@ class Game:
 
     def describe(self, server_tick_rate: int) -> dict[str, Any]:
         return {"name": self.name, "realtime": self.realtime,
-                "tick_rate": self.rate(server_tick_rate),
+                "tick_rate": self.rate(server_tick_rate), "send_rate": self.send_rate,
                 "turn_clock": self.turn_clock, "default_target_score": self.default_target,
-                "min_target_score": self.min_target, "max_target_score": self.max_target}
+                "min_target_score": self.min_target, "max_target_score": self.max_target,
+                "min_players": self.min_players, "max_players": self.max_players,
+                "default_players": self.default_players or self.min_players,
+                "options": self.options}

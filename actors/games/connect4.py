@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.games.base import Event, Game, IllegalMove, Outcome, Seat, State, other
+from actors.games.base import Event, Game, IllegalMove, Outcome, Seat, Setup, State, other
 
 COLUMNS, ROWS = 7, 6
 _DIRECTIONS = ((1, 0), (0, 1), (1, 1), (1, -1))
@@ -43,9 +43,10 @@ def _four_from(board: list[str], column: int, row: int) -> bool:
 class Connect4(Game):
     name = "connect4"
     default_target = 3
+    turn_clock = True
 
-    def create(self, target: int, seed: int = 0) -> State:
-        return {"target": target, "round": 1, "score": {"host": 0, "challenger": 0},
+    def create(self, setup: Setup) -> State:
+        return {"target": setup.target, "round": 1, "score": {"host": 0, "challenger": 0},
                 "board": _empty_board(), "turn": "host", "first": "host", "moves": 0,
                 "last_round": None}
 

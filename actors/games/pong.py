@@ -31,7 +31,17 @@ import math
 import random
 from typing import Any
 
-from actors.games.base import SEATS, Event, Game, IllegalMove, Outcome, Seat, State, other
+from actors.games.base import (
+    SEATS,
+    Event,
+    Game,
+    IllegalMove,
+    Outcome,
+    Seat,
+    Setup,
+    State,
+    other,
+)
 
 PADDLE_X: dict[Seat, float] = {"host": 0.03, "challenger": 0.97}
 PADDLE_HALF = 0.1
@@ -84,10 +94,10 @@ class Pong(Game):
     realtime = True
     public_view = True
 
-    def create(self, target: int, seed: int = 0) -> State:
-        rng = random.Random(seed)
+    def create(self, setup: Setup) -> State:
+        rng = random.Random(setup.seed)
         return {
-            "target": target, "score": {"host": 0, "challenger": 0}, "tick": 0,
+            "target": setup.target, "score": {"host": 0, "challenger": 0}, "tick": 0,
             "ball": _centre_ball(),
             "paddles": {seat: {"y": 0.5, "dir": "stop"} for seat in SEATS},
             "serve_in": SERVE_DELAY, "serve_to": rng.choice(SEATS),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.games.base import SEATS, Event, Game, IllegalMove, Outcome, Seat, State
+from actors.games.base import SEATS, Event, Game, IllegalMove, Outcome, Seat, Setup, State
 
 THROWS = ("rock", "paper", "scissors")
 BEATS = {"rock": "scissors", "paper": "rock", "scissors": "paper"}
@@ -17,9 +17,10 @@ BEATS = {"rock": "scissors", "paper": "rock", "scissors": "paper"}
 class RockPaperScissors(Game):
     name = "rps"
     default_target = 5
+    turn_clock = True
 
-    def create(self, target: int, seed: int = 0) -> State:
-        return {"target": target, "round": 1, "score": {"host": 0, "challenger": 0},
+    def create(self, setup: Setup) -> State:
+        return {"target": setup.target, "round": 1, "score": {"host": 0, "challenger": 0},
                 "throws": {"host": None, "challenger": None}, "last_round": None}
 
     def apply(self, state: State, seat: Seat, move: Any) -> Outcome:

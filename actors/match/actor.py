@@ -28,11 +28,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from actors.games import IllegalMove, other
+from actors.games import IllegalMove
 from actors.match import wire
 from actors.match.core import Batch, MatchCore
 from actors.match.document import MatchDoc
-from actors.match.ending import Ending
+from actors.match.ending import Ending, defeat
 from actors.match.host import Host
 from actors.match.messages import (
     FAILED,
@@ -282,7 +282,7 @@ class MatchActor(MatchCore):
         if len(owing) == 2:
             await self.ending.cancel(self.draft())
         elif owing:
-            await self.ending.end(self.draft(), other(owing[0]), "forfeit")
+            await self.ending.end(self.draft(), defeat(self.doc, owing[0]), "forfeit")
 
 
 #: The one dispatch, by message type (class-wide: an actor holds no table of

@@ -106,7 +106,8 @@ class MatchCore:
         self.mailbox: asyncio.Queue[Message] = asyncio.Queue()
         self.claims = Claims(self.store, self.id, self.post)
         self.timers = Timers(self.post)
-        self.turn_clock = TurnClock(self.timers, self.config.turn_timeout)
+        self.turn_clock = TurnClock(self.timers,
+                                    self.game.turn_timeout or self.config.turn_timeout)
         self.sockets: dict[str, Socket] = {}
         #: Participants whose socket dropped, within their grace period.
         self.disconnected: set[str] = set()

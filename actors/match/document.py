@@ -32,6 +32,8 @@ class MatchDoc(TypedDict):
     #: Made by the matchmaker: both players seated, it starts by itself.
     matchmade: NotRequired[bool]
     state: dict[str, Any]
+    #: The game's options for this match, checked and completed (``actors.games.options``).
+    options: NotRequired[dict[str, Any]]
     seq: int
     phase: NotRequired[Phase]
     owner: NotRequired[str]
@@ -44,7 +46,8 @@ class MatchDoc(TypedDict):
 
 
 def new_match(match_id: int, game: str, target_score: int, host_id: str,
-              challenger_id: str | None, state: dict[str, Any], owner: str) -> MatchDoc:
+              challenger_id: str | None, state: dict[str, Any], owner: str,
+              options: dict[str, Any] | None = None) -> MatchDoc:
     """A match just created: by a host alone, or by the matchmaker with its
     challenger seated and ready."""
     return {
@@ -52,7 +55,8 @@ def new_match(match_id: int, game: str, target_score: int, host_id: str,
         "target_score": target_score, "host_id": host_id, "challenger_id": challenger_id,
         "spectator_ids": [], "creation_timestamp": now(), "start_timestamp": None,
         "is_started": False, "is_challenger_ready": challenger_id is not None,
-        "matchmade": challenger_id is not None, "state": state, "seq": 0,
+        "matchmade": challenger_id is not None, "state": state, "options": options or {},
+        "seq": 0,
         "phase": "live", "owner": owner,
     }
 

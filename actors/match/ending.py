@@ -15,7 +15,7 @@ import os
 import signal
 from typing import Any
 
-from actors.games import Event, Game, Seat, other
+from actors.games import Event, Game, Seat
 from actors.match import elo
 from actors.match.core import Draft, MatchCore
 from actors.match.document import MatchDoc, players_of
@@ -34,26 +34,54 @@ def fault_point(step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def seats_of(doc: MatchDoc) -> dict[Seat, str]:
+    """The match's seated players' ids, by seat."""
+    return {seat: user_id for seat, user_id in (("host", doc["host_id"]),
+                                                 ("challenger", doc["challenger_id"]))
+            if user_id is not None}
+
+
+def defeat(doc: MatchDoc, loser: Seat) -> list[list[Seat]]:
+    """The standings when ``loser`` resigns or forfeits a match of two."""
+    return [[seat for seat in seats_of(doc) if seat != loser], [loser]]
+
+
 def decide_result(doc: MatchDoc, users: dict[str, dict[str, Any]], rules: Game,
-                  winner: Seat, reason: str, k: float) -> dict[str, Any]:
-    """The completed match: who won, the scores, and the ratings before and after."""
-    challenger_id = doc["challenger_id"]
-    assert challenger_id is not None, "a match is played by two"
-    winner_id = doc["host_id"] if winner == "host" else challenger_id
-    loser_id = challenger_id if winner == "host" else doc["host_id"]
-    winner_before = int(users[winner_id]["elo"])
-    loser_before = int(users[loser_id]["elo"])
-    winner_after, loser_after = elo.after_match(winner_before, loser_before, k)
+                  standings: list[list[Seat]], reason: str, k: float) -> dict[str, Any]:
+    """The completed match: the standings, the scores, and every player's
+    rating before and after (``actors.match.elo``).  ``winner`` is the one
+    alone in first place and ``loser`` the one alone in last, each ``None``
+    when that place is shared (a draw).  Standings that do not name every
+    seat of the match once raise ``ValueError`` (a bug in the game)."""
+    seats = seats_of(doc)
+    named = [seat for place in standings for seat in place]
+    if sorted(named) != sorted(seats) or any(not place for place in standings):
+        raise ValueError(f"standings {standings!r} do not place the seats {sorted(seats)}")
     score = rules.score(doc["state"])
+    placed: list[tuple[int, Seat]] = []
+    for place in standings:  # tied seats share a place, and the next place skips
+        number = len(placed) + 1
+        placed += [(number, seat) for seat in place]
+    before = [int(users[seats[seat]]["elo"]) for _, seat in placed]
+    after = elo.after_placings(before, [number for number, _ in placed], k)
+    entries = [{"place": number, "seat": seat, "username": users[seats[seat]]["username"],
+                "user_id": seats[seat], "score": int(score.get(seat, 0)),
+                "elo_before_match": elo_before, "elo_after_match": elo_after}
+               for (number, seat), elo_before, elo_after in zip(placed, before, after,
+                                                                strict=True)]
+    winner = entries[0] if len(standings[0]) == 1 else None
+    loser = entries[-1] if len(standings[-1]) == 1 and len(standings) > 1 else None
+
+    def side(name: str, entry: dict[str, Any] | None) -> dict[str, Any]:
+        return {name: entry and entry["username"], f"{name}_id": entry and entry["user_id"],
+                f"{name}_score": entry and entry["score"],
+                f"{name}_elo_before_match": entry and entry["elo_before_match"],
+                f"{name}_elo_after_match": entry and entry["elo_after_match"]}
+
     return {
-        "id": int(doc["id"]), "game": doc["game"],
-        "winner": users[winner_id]["username"], "loser": users[loser_id]["username"],
-        "winner_id": winner_id, "loser_id": loser_id,
-        "start_timestamp": doc["start_timestamp"], "completion_timestamp": now(),
-        "winner_score": score[winner], "loser_score": score[other(winner)],
-        "winner_elo_before_match": winner_before, "loser_elo_before_match": loser_before,
-        "winner_elo_after_match": winner_after, "loser_elo_after_match": loser_after,
-        "reason": reason,
+        "id": int(doc["id"]), "game": doc["game"], **side("winner", winner),
+        **side("loser", loser), "start_timestamp": doc["start_timestamp"],
+        "completion_timestamp": now(), "reason": reason, "standings": entries,
     }
 
 
@@ -64,13 +92,14 @@ async def finish_ending(store: MatchStore, doc: MatchDoc) -> None:
     match_id = int(doc["id"])
     await store.matches.store_completed(result)
     fault_point("completed_stored")
-    await store.users.finish_match(result["winner_id"], match_id,
-                                   result["winner_elo_after_match"],
-                                   result["winner_elo_before_match"])
-    fault_point("winner_rated")
-    await store.users.finish_match(result["loser_id"], match_id, result["loser_elo_after_match"],
-                                   result["loser_elo_before_match"])
-    fault_point("loser_rated")
+    players = [(entry["user_id"], entry["elo_after_match"], entry["elo_before_match"])
+               for entry in result.get("standings") or []] or [
+        (result[f"{side}_id"], result[f"{side}_elo_after_match"],
+         result[f"{side}_elo_before_match"]) for side in ("winner", "loser")]  # before standings
+    for n, (user_id, elo_after, elo_before) in enumerate(players):
+        await store.users.finish_match(user_id, match_id, elo_after, elo_before)
+        fault_point("winner_rated" if n == 0 else "loser_rated" if n == len(players) - 1
+                    else "rated")
     for spectator in doc["spectator_ids"]:
         await store.users.release(spectator, match_id)
     fault_point("released")
@@ -101,11 +130,11 @@ class Ending:
     def __init__(self, core: MatchCore) -> None:
         self.core = core
 
-    async def end(self, draft: Draft, winner: Seat, reason: str) -> int:
+    async def end(self, draft: Draft, standings: list[list[Seat]], reason: str) -> int:
         """Decide the result, store the decision, then finish it; the last seq."""
         core = self.core
         try:
-            result = decide_result(draft.doc, core.users, core.game, winner, reason,
+            result = decide_result(draft.doc, core.users, core.game, standings, reason,
                                    core.config.elo_k)
         except Exception:
             return await self.game_failed("score")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
-from actors.games import Event, Seat, other
+from actors.games import Event, Seat
 from actors.match.core import MatchCore
-from actors.match.ending import Ending
+from actors.match.ending import Ending, defeat
 from actors.match.messages import CommandError, Socket
 from actors.match.roster import PLAYER_SEATS
 from store.timestamps import now
@@ -71,14 +70,16 @@ class Play:
         return None
 
     async def begin(self) -> int:
-        """Start the match: a fresh game state, ``started``, the clocks."""
+        """Start the match: ``started`` (and what the game makes of it), the clocks."""
         core = self.core
         draft = core.draft()
         draft.doc["is_started"] = True
         start = draft.doc["start_timestamp"] = now()
-        draft.doc["state"] = core.game.create(draft.doc["target_score"],
-                                              random.getrandbits(32))
         draft.events.append(Event("started", {"start_timestamp": start}))
+        try:
+            draft.play(core.game.started(draft.doc["state"]))
+        except Exception:
+            return await self.ending.game_failed("started")
         core.restart_turn_clock(started=True)  # before: ``started`` shows the clock
         seq = await core.commit(draft)
         core.timers.clear("idle", None)
@@ -96,9 +97,12 @@ class Play:
         draft = core.draft()
         draft.play(core.game.apply(core.doc["state"], seat, frame["move"]))
         core.metrics.moves += 1
-        winner = core.game.winner(draft.doc["state"])
-        if winner is not None:
-            return await self.ending.end(draft, winner, "score")
+        try:
+            standings = core.game.standings(draft.doc["state"])
+        except Exception:
+            return await self.ending.game_failed("standings")
+        if standings is not None:
+            return await self.ending.end(draft, standings, "score")
         if core.game.turn_number(draft.doc["state"]) != turn_before:
             core.restart_turn_clock()  # before the commit: its events show the new clock
         return await core.commit(draft)
@@ -106,4 +110,4 @@ class Play:
     async def resign(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
         seat = self.require_seat(user_id)
         self.require_started()
-        return await self.ending.end(self.core.draft(), other(seat), "resign")
+        return await self.ending.end(self.core.draft(), defeat(self.core.doc, seat), "resign")

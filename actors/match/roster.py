@@ -93,4 +93,5 @@ class Roster:
             "is_started": doc["is_started"],
             "is_challenger_ready": doc["is_challenger_ready"],
             "score": self.score(doc["state"]),
+            "options": doc.get("options", {}),
         }

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.games import Event, Role, other
+from actors.games import Event, Player, Seat
 from actors.match import wire
 from actors.match.core import MatchCore
-from actors.match.ending import Ending
+from actors.match.ending import Ending, defeat
 from actors.match.messages import Attach, Claimed, CommandError, Detach, Frame, Socket
 from actors.match.play import Play
 
@@ -35,6 +35,7 @@ class Seating:
         if previous is not None and previous is not message.socket:
             previous.close(4409, "Replaced by a newer socket")
         core.sockets[user_id] = message.socket
+        core.users.setdefault(user_id, message.user)  # who may join: ``player``
         if user_id in core.disconnected:
             core.disconnected.discard(user_id)
             core.timers.clear("grace", user_id)
@@ -70,6 +71,7 @@ class Seating:
         del core.sockets[user_id]
         role = core.role_of(user_id)
         if role is None:
+            core.roster.forget(user_id)  # an observer leaves nothing behind
             return
         if user_id == core.doc["host_id"] and not core.doc["is_started"] and not core.matchmade:
             core.timers.set("idle", None, core.config.idle_timeout)
@@ -98,13 +100,18 @@ class Seating:
         role = core.role_of(user_id)
         seat = core.seat_of(user_id)
         if seat is not None and core.doc["is_started"]:
-            await self.ending.end(core.draft(), other(seat), "forfeit")
+            await self.ending.end(core.draft(), defeat(core.doc, seat), "forfeit")
         elif role == "spectator" or (role == "challenger" and not core.matchmade):
             await self.let_go(user_id, role)
         # a host before the start: the idle timeout decides (a matchmade match's
         # players: its start deadline, ``unstarted``)
 
     # -- joining ---------------------------------------------------------------------
+
+    def player(self, user_id: str) -> Player:
+        """The user as a game may know them (an attached user, or a participant)."""
+        user = self.core.users[user_id]
+        return Player(str(user["username"]), int(user["elo"]))
 
     def check_seat_free(self, role: str) -> None:
         doc = self.core.doc
@@ -122,7 +129,7 @@ class Seating:
         if core.role_of(user_id) is not None:
             raise CommandError("already_in_match", "You are already in this match.")
         self.check_seat_free(role)
-        core.game.admit(core.doc["state"], role)
+        core.game.admit(core.doc["state"], seat_for(role), self.player(user_id))
         core.claims.claim(socket, frame, user_id, role)
         return None  # answered when the claim comes back (``claimed``)
 
@@ -167,7 +174,7 @@ class Seating:
             draft.doc["spectator_ids"] = [*draft.doc["spectator_ids"], user_id]
         draft.events.append(Event("joined", {"user": core.member_view(user_id, draft.doc),
                                              "role": role}))
-        draft.play(core.game.joined(draft.doc["state"], role))
+        draft.play(core.game.joined(draft.doc["state"], seat_for(role), self.player(user_id)))
         seq = await core.commit(draft)
         core.emit(socket, wire.ack(frame.get("id"), seq))
 
@@ -180,7 +187,7 @@ class Seating:
         if role is None:
             return core.doc["seq"]
         if core.doc["is_started"] and seat is not None:
-            return await self.ending.end(core.draft(), other(seat), "resign")
+            return await self.ending.end(core.draft(), defeat(core.doc, seat), "resign")
         if role == "host" or (role == "challenger" and core.matchmade):
             return await self.ending.cancel(core.draft())  # a matchmade pair plays or nothing
         # acked once the user is free again, so a client may act on the ack at once
@@ -193,10 +200,9 @@ class Seating:
         release, off the actor's turn; ``frame``, the ``leave`` that asked for
         it, is acked on ``socket`` once the user is released."""
         core = self.core
-        leaving: Role = "spectator" if role == "spectator" else "challenger"
         draft = core.draft()
         draft.events.append(Event("left", {"user": core.member_view(user_id), "role": role}))
-        draft.play(core.game.left(draft.doc["state"], leaving))
+        draft.play(core.game.left(draft.doc["state"], seat_for(role), self.player(user_id)))
         if role == "spectator":
             draft.doc["spectator_ids"] = [s for s in draft.doc["spectator_ids"] if s != user_id]
         else:
@@ -211,11 +217,16 @@ class Seating:
             done.add_done_callback(lambda f: None if f.cancelled() else socket.send(ack))
 
         def release() -> None:
-            if core.role_of(user_id) is None:  # (not back in meanwhile)
-                core.roster.forget(user_id)
+            if core.role_of(user_id) is None and user_id not in core.sockets:
+                core.roster.forget(user_id)  # gone: a crowd that comes and goes leaves nothing
             core.claims.release(user_id, done)
 
         core.once_stored(release)
         if core.batch is not None:
             core.batch.releases.append((user_id, done))
         return seq
+
+
+def seat_for(role: str) -> Seat | None:
+    """The seat a ``join`` or a leave concerns: ``None`` for a spectator."""
+    return None if role == "spectator" else role

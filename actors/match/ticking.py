@@ -12,7 +12,7 @@ from actors.match.messages import Tick
 class Ticking:
     """Steps the simulation of a realtime match ``rate`` times a second."""
 
-    __slots__ = ('core', 'dt', 'ending', 'queued')
+    __slots__ = ('core', 'dt', 'ending', 'owed', 'queued', 'share')
 
     def __init__(self, core: MatchCore, ending: Ending) -> None:
         self.core = core
@@ -21,6 +21,11 @@ class Ticking:
         #: The seconds of play each tick advances.
         self.dt = 1.0 / rate if rate else 0.0
         self.queued = False  # a Tick waits in the mailbox: do not post another
+        #: State frames owed per tick (``send_rate`` over the tick rate; 1: every
+        #: tick), and what has built up towards the next one.
+        send_rate = core.game.send_rate
+        self.share = min(1.0, send_rate / rate) if send_rate and rate else 1.0
+        self.owed = 0.0
 
     def post_tick(self) -> None:
         """Called by the ticker: a tick is due.
@@ -48,21 +53,30 @@ class Ticking:
             return True
         try:
             state, events = core.game.tick(core.doc["state"], self.dt)
-            if events or core.game.winner(state) is not None:
+            if events or core.game.standings(state) is not None:
                 return False
         except Exception:
             return False  # the mailbox's ``on_tick`` meets it again and cancels
         doc = core.doc.copy()
         doc["state"] = state
         core.doc = doc
-        self.send_state()
+        self.send_due_state()
         return True
 
     def in_play(self) -> bool:
-        """Started, not over, and both players attached: the simulation runs."""
+        """Started, not over, and (a game that pauses while a player is away)
+        both players attached: the simulation runs."""
         core, doc = self.core, self.core.doc
         return (doc["is_started"] and not core.finished
-                and doc["host_id"] in core.sockets and doc["challenger_id"] in core.sockets)
+                and (not core.game.pause_when_away
+                     or (doc["host_id"] in core.sockets and doc["challenger_id"] in core.sockets)))
+
+    def send_due_state(self) -> None:
+        """The state frame of this tick, if one is due at ``send_rate``."""
+        self.owed += self.share
+        if self.owed >= 1.0 - 1e-9:
+            self.owed -= 1.0
+            self.send_state()
 
     async def on_tick(self, message: Tick) -> None:
         """One step of the simulation; what it scores is stored before it is
@@ -74,15 +88,15 @@ class Ticking:
         draft = core.draft()
         try:
             draft.play(core.game.tick(core.doc["state"], self.dt))
-            winner = core.game.winner(draft.doc["state"])
+            standings = core.game.standings(draft.doc["state"])
         except Exception:
             await self.ending.game_failed("tick")
             return
-        if winner is not None:
-            await self.ending.end(draft, winner, "score")
+        if standings is not None:
+            await self.ending.end(draft, standings, "score")
             return
         await core.commit(draft)
-        self.send_state()
+        self.send_due_state()
 
     def send_state(self) -> None:
         """A state frame to every socket, encoded once per view; a socket that

@@ -14,7 +14,17 @@ from typing import Any
 
 import pytest
 
-from actors.games import Event, Game, IllegalMove, Outcome, Seat, State, register, unregister
+from actors.games import (
+    Event,
+    Game,
+    IllegalMove,
+    Outcome,
+    Seat,
+    Setup,
+    State,
+    register,
+    unregister,
+)
 from tests.support.client import Api
 from tests.support.play import Table, table
 from tests.support.ws import Peer
@@ -32,9 +42,9 @@ class Faulty(Game):
         if self.failing == hook:
             raise RuntimeError(f"a bug in {hook}")
 
-    def create(self, target: int, seed: int = 0) -> State:
+    def create(self, setup: Setup) -> State:
         self.fail("create")
-        return {"target": target, "score": {"host": 0, "challenger": 0}, "tick": 0}
+        return {"target": setup.target, "score": {"host": 0, "challenger": 0}, "tick": 0}
 
     def apply(self, state: State, seat: Seat, move: Any) -> Outcome:
         if move != {"step": 1}:

@@ -7,7 +7,18 @@ from typing import Any
 
 import pytest
 
-from actors.games import Event, Game, IllegalMove, Outcome, Role, Seat, State, register, unregister
+from actors.games import (
+    Event,
+    Game,
+    IllegalMove,
+    Outcome,
+    Player,
+    Seat,
+    Setup,
+    State,
+    register,
+    unregister,
+)
 from tests.support.client import Api
 from tests.support.play import attach, table
 
@@ -23,11 +34,11 @@ class Tally(Game):
     max_target = 20
     turn_clock = False
 
-    def create(self, target: int, seed: int = 0) -> State:
-        return {"target": target, "score": {"host": 0, "challenger": 0}, "moves": 0}
+    def create(self, setup: Setup) -> State:
+        return {"target": setup.target, "score": {seat: 0 for seat in setup.seats}, "moves": 0}
 
-    def admit(self, state: State, role: Role) -> None:
-        if role == "spectator":
+    def admit(self, state: State, seat: Seat | None, player: Player) -> None:
+        if seat is None:  # watching
             raise IllegalMove("forbidden", "Tally is played without an audience.")
 
     def apply(self, state: State, seat: Seat, move: Any) -> Outcome:
@@ -54,8 +65,10 @@ async def test_a_game_registered_by_its_author_is_listed_and_played_to_the_end(
         api: Api, base_url: str, tally: Tally) -> None:
     listed = {g["name"]: g for g in (await api.get("/api/game_types/")).json}
     assert listed["tally"] == {"name": "tally", "realtime": False, "tick_rate": None,
-                               "turn_clock": False, "default_target_score": 5,
-                               "min_target_score": 1, "max_target_score": 20}
+                               "send_rate": None, "turn_clock": False,
+                               "default_target_score": 5, "min_target_score": 1,
+                               "max_target_score": 20, "min_players": 2, "max_players": 2,
+                               "default_players": 2, "options": {}}
     too_far = await api.post("/api/ongoing_matches/", {"game": "tally", "target_score": 21},
                              token=(await api.new_user())[1])
     assert too_far.status == 400 and "target_score" in too_far.json

@@ -29,8 +29,8 @@ class Race(Game):
     default_target = 2
     turn_clock = False
 
-    def create(self, target, seed=0):
-        return {"target": target, "score": {"host": 0, "challenger": 0}}
+    def create(self, setup):
+        return {"target": setup.target, "score": {seat: 0 for seat in setup.seats}}
 
     def apply(self, state, seat, move):
         if move != {"step": 1}:

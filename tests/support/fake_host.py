@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from actors.games import GAMES
+from actors.games import GAMES, Setup
 from actors.match.actor import MatchActor
 from actors.match.document import new_match
 from actors.metrics import Metrics
@@ -152,7 +152,7 @@ class FakeHost:
         """A new match hosted by ``host`` (claimed for it), its actor started."""
         self.store.users.docs[host["_id"]].update(ongoing_match=match_id, role="H")
         doc = new_match(match_id, game, target, host["_id"], None,
-                        GAMES[game].create(target, 0), "node")
+                        GAMES[game].create(Setup.make(target)), "node")
         actor = MatchActor(doc, {host["_id"]: dict(host)}, self)
         actor.start()
         return actor

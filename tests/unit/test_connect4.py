@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from actors.games import Setup
 from actors.games.base import IllegalMove
 from actors.games.connect4 import COLUMNS, ROWS, Connect4
 
@@ -12,7 +13,7 @@ C4 = Connect4()
 
 def play(columns: list[int], target: int = 3) -> tuple[dict, list]:
     """Alternate moves from the host; the events of the last one."""
-    state, events = C4.create(target), []
+    state, events = C4.create(Setup.make(target)), []
     for column in columns:
         state, events = C4.apply(state, state["turn"], {"column": column})
     return state, events
@@ -50,7 +51,7 @@ def test_a_full_board_without_four_is_a_drawn_round() -> None:
 
 
 def test_turns_alternate_and_the_first_mover_alternates_by_round() -> None:
-    state = C4.create(3)
+    state = C4.create(Setup.make(3))
     assert state["turn"] == "host"
     with pytest.raises(IllegalMove) as refused:
         C4.apply(state, "challenger", {"column": 0})
@@ -60,7 +61,7 @@ def test_turns_alternate_and_the_first_mover_alternates_by_round() -> None:
 
 
 def test_bad_moves_are_refused() -> None:
-    state = C4.create(3)
+    state = C4.create(Setup.make(3))
     for bad in ({"column": 7}, {"column": -1}, {"column": "0"}, {"column": True}, {}, "0"):
         with pytest.raises(IllegalMove):
             C4.apply(state, "host", bad)

@@ -36,3 +36,26 @@ def test_ratings_are_rounded_to_the_nearest_integer() -> None:
     assert winner == round(1013 + 100 * (1 - expected))
     assert loser == round(987 - 100 * (1 - expected))
     assert isinstance(winner, int) and isinstance(loser, int)
+
+
+def test_two_placings_are_the_two_player_rule() -> None:
+    for a, b, k in ((1000, 1000, 100), (1400, 1000, 100), (1000, 1400, 32), (1234, 987, 24)):
+        assert elo.after_placings([a, b], [1, 2], k) == list(elo.after_match(a, b, k))
+
+
+def test_a_draw_between_equals_changes_nothing_and_moves_unequals_together() -> None:
+    assert elo.after_placings([1000, 1000], [1, 1], 100) == [1000, 1000]
+    stronger, weaker = elo.after_placings([1400, 1000], [1, 1], 100)
+    assert stronger < 1400 and weaker > 1000 and stronger - 1400 == 1000 - weaker
+
+
+def test_a_match_of_four_scores_every_pair_as_one_game() -> None:
+    ratings, places, k = [1000, 1100, 1200, 900], [1, 2, 2, 4], 60
+    after = elo.after_placings(ratings, places, k)
+    for i, (rating, place) in enumerate(zip(ratings, places, strict=True)):
+        total = sum((1.0 if place < places[j] else 0.5 if place == places[j] else 0.0)
+                    - 1 / (1 + 10 ** ((ratings[j] - rating) / 400))
+                    for j in range(4) if j != i)
+        assert after[i] == round(rating + k / 3 * total)
+    assert after[0] > 1000 and after[3] < 900  # first gains, last loses
+    assert abs(sum(after) - sum(ratings)) <= 2  # zero-sum but for rounding

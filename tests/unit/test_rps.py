@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from actors.games import Setup
 from actors.games.base import Event, IllegalMove
 from actors.games.rps import RockPaperScissors
 
@@ -21,7 +22,7 @@ def throw(state: dict, seat: str, what: str) -> tuple[dict, list]:
 ])
 def test_a_round_is_won_by_what_beats_what(host: str, challenger: str,
                                            winner: str | None) -> None:
-    state = RPS.create(5)
+    state = RPS.create(Setup.make(5))
     state, events = throw(state, "host", host)
     assert events == [Event("moved", {"seat": "host"})]
     state, events = throw(state, "challenger", challenger)
@@ -36,7 +37,7 @@ def test_a_round_is_won_by_what_beats_what(host: str, challenger: str,
 
 
 def test_the_first_throw_is_hidden_from_everyone_but_the_thrower() -> None:
-    state, _ = throw(RPS.create(5), "host", "rock")
+    state, _ = throw(RPS.create(Setup.make(5)), "host", "rock")
     assert RPS.view(state, "host")["your_throw"] == "rock"
     for viewer in ("challenger", None):
         view = RPS.view(state, viewer)
@@ -45,7 +46,7 @@ def test_the_first_throw_is_hidden_from_everyone_but_the_thrower() -> None:
 
 
 def test_a_second_throw_in_one_round_and_a_bad_throw_are_refused() -> None:
-    state, _ = throw(RPS.create(5), "host", "rock")
+    state, _ = throw(RPS.create(Setup.make(5)), "host", "rock")
     with pytest.raises(IllegalMove):
         throw(state, "host", "paper")
     for bad in ({"throw": "lizard"}, {"throw": None}, "rock", None, {"column": 1}):
@@ -54,17 +55,18 @@ def test_a_second_throw_in_one_round_and_a_bad_throw_are_refused() -> None:
 
 
 def test_the_first_to_the_target_wins_and_apply_never_mutates() -> None:
-    state = RPS.create(3)
+    state = RPS.create(Setup.make(3))
     for _ in range(3):
         before = {**state, "throws": dict(state["throws"])}
         state, _ = throw(state, "host", "paper")
         state, _ = throw(state, "challenger", "rock")
         assert before["score"] != state["score"]
-    assert RPS.winner(state) == "host" and RPS.score(state) == {"host": 3, "challenger": 0}
+    assert RPS.standings(state) == [["host"], ["challenger"]]
+    assert RPS.score(state) == {"host": 3, "challenger": 0}
 
 
 def test_who_owes_a_throw() -> None:
-    state = RPS.create(5)
+    state = RPS.create(Setup.make(5))
     assert RPS.owing(state) == ["host", "challenger"]
     state, _ = throw(state, "challenger", "rock")
     assert RPS.owing(state) == ["host"]
