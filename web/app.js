@@ -241,6 +241,7 @@ function openMatch(matchId, intent) {
     onState: (frame) => {
       view.state = frame.state;
       drawCourt();
+      drawCycles();
     },
     onError: fail,
     onClose: (code) => {
@@ -427,6 +428,17 @@ function renderBoard(match, state, canPlay) {
       canvas.tabIndex = 0;
       board.append(canvas);
       steer(canvas);
+    } else if (match.game === "cycles") {
+      board.className = "cycles";
+      const canvas = document.createElement("canvas");
+      canvas.id = "cycles-grid";
+      canvas.width = 480;
+      canvas.height = 480;
+      canvas.setAttribute("aria-label", "Grid");
+      canvas.setAttribute("role", "img");
+      canvas.tabIndex = 0;
+      board.append(canvas);
+      ride(canvas);
     }
   }
   for (const element of board.querySelectorAll("button")) element.disabled = !canPlay;
@@ -435,6 +447,54 @@ function renderBoard(match, state, canPlay) {
     drawGrid(view.ended && state.last_round ? state.last_round.board : state.board);
   }
   if (match.game === "pong") drawCourt();
+  if (match.game === "cycles") drawCycles();
+}
+
+const RIDER_COLOURS = ["#4cc9f0", "#f72585", "#b5e48c", "#ffd166"];
+
+function drawCycles() {
+  const canvas = $("cycles-grid");
+  if (!canvas || !view || !view.state || !view.state.grid) return;
+  const context = canvas.getContext("2d");
+  const { size, grid, cycles } = view.state;
+  const step = canvas.width / size;
+  context.fillStyle = "#10141c";
+  context.fillRect(0, 0, canvas.width, canvas.height);
+  for (let index = 0; index < grid.length; index += 1) {
+    if (grid[index] === ".") continue;
+    context.fillStyle = RIDER_COLOURS[Number(grid[index])] || "#e8edf5";
+    context.fillRect((index % size) * step, Math.floor(index / size) * step, step, step);
+  }
+  context.fillStyle = "#ffffff";
+  for (const cycle of Object.values(cycles)) {
+    if (cycle.riding) context.fillRect(cycle.x * step + step / 4, cycle.y * step + step / 4,
+                                       step / 2, step / 2);
+  }
+  // what is drawn, in words too, for assistive technology and tests
+  canvas.dataset.round = String(view.state.round);
+  canvas.dataset.tick = String(view.state.tick);
+  canvas.dataset.riding = Object.entries(cycles).filter(([, c]) => c.riding)
+    .map(([seat]) => seat).join(" ");
+}
+
+function ride(canvas) {
+  const turn = (direction) => live && live.send("move", { move: { turn: direction } });
+  const keys = { ArrowUp: "up", ArrowDown: "down", ArrowLeft: "left", ArrowRight: "right" };
+  document.addEventListener("keydown", (event) => {
+    if (!$("cycles-grid") || !(event.key in keys)) return;
+    event.preventDefault();
+    turn(keys[event.key]);
+  });
+  let from = null;
+  canvas.addEventListener("pointerdown", (event) => { from = [event.clientX, event.clientY]; });
+  canvas.addEventListener("pointerup", (event) => {
+    if (!from) return;
+    const dx = event.clientX - from[0];
+    const dy = event.clientY - from[1];
+    from = null;
+    if (Math.max(Math.abs(dx), Math.abs(dy)) < 12) return;
+    turn(Math.abs(dx) > Math.abs(dy) ? (dx > 0 ? "right" : "left") : (dy > 0 ? "down" : "up"));
+  });
 }
 
 function drawGrid(columns) {

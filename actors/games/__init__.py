@@ -27,6 +27,7 @@ from actors.games.base import (
     other,
 )
 from actors.games.connect4 import Connect4
+from actors.games.cycles import Cycles
 from actors.games.pong import Pong
 from actors.games.rps import RockPaperScissors
 
@@ -110,7 +111,7 @@ def unregister(name: str) -> None:
     GAMES.pop(name, None)
 
 
-for _game in (RockPaperScissors(), Connect4(), Pong()):
+for _game in (RockPaperScissors(), Connect4(), Pong(), Cycles()):
     register(_game)
 
 __all__ = ["GAMES", "SEATS", "Event", "Game", "GameContractError", "IllegalMove", "Outcome",

@@ -182,6 +182,26 @@ def test_the_pong_paddle_answers_the_arrow_keys(browser: object, server: ServerP
     shot(host, "match-pong")
 
 
+def test_a_cycles_match_is_steered_with_the_arrow_keys_to_its_end(
+        browser: object, server: ServerProcess) -> None:
+    host, challenger = page_for(browser, server), page_for(browser, server)
+    sign_up(host, "cycles_web_host")
+    sign_up(challenger, "cycles_web_rider")
+    new_match(host, "cycles", "1")
+    seat_and_start(host, challenger, "cycles_web_host")
+    grid = host.get_by_role("img", name="Grid")  # type: ignore[attr-defined]
+    playwright_api.expect(grid).to_have_attribute("data-riding", "host challenger")
+    watched = challenger.get_by_role("img", name="Grid")  # type: ignore[attr-defined]
+    playwright_api.expect(watched).not_to_have_attribute("data-tick", "0")
+    # the host turns up into the top wall; the challenger rides on along the
+    # row and would reach the host's trail only later: the challenger wins
+    host.keyboard.press("ArrowUp")  # type: ignore[attr-defined]
+    shot(host, "match-cycles")
+    for page in (host, challenger):
+        playwright_api.expect(page.get_by_role("status")).to_have_text(  # type: ignore[attr-defined]
+            "cycles_web_rider won", timeout=15000)
+
+
 def test_the_page_reconnects_by_itself_after_a_server_restart(
         browser: object, tmp_path: Path) -> None:
     import socket as sockets

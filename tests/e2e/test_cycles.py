@@ -1,0 +1,55 @@
+"""Cycles over the wire: bots riding a match to its end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.client import Api
+from tests.support.play import attach, create_match
+from tests.support.ws import Peer
+
+
+async def round_over(peer: Peer) -> dict[str, Any]:
+    return await peer.next("event", "round_over", timeout=10)
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_bots_crash_draw_and_ride_a_match_of_cycles_to_its_end(
+        api: Api, base_url: str) -> None:
+    listed = {g["name"]: g for g in (await api.get("/api/game_types/")).json}
+    assert listed["cycles"]["realtime"] and listed["cycles"]["max_players"] == 4
+    host_user, host_token = await api.new_user()
+    match = await create_match(api, host_token, game="cycles", target_score=2,
+                               options={"size": 9})
+    assert match["options"] == {"size": 9}
+    host = await attach(base_url, match["id"], host_token)
+    challenger_user, challenger_token = await api.new_user()
+    challenger = await attach(base_url, match["id"], challenger_token)
+    assert (await challenger.command("join", role="challenger"))["type"] == "ack"
+    assert (await challenger.command("ready"))["type"] == "ack"
+    assert (await host.command("start"))["type"] == "ack"
+
+    # round 1: the challenger turns up into the wall (4 cells); the host rides
+    # on along the row and would reach the challenger's trail a tick later
+    assert (await challenger.command("move", move={"turn": "up"}))["type"] == "ack"
+    crash = await host.next("event", "crashed", timeout=10)
+    assert crash["seat"] == "challenger"
+    first = await round_over(host)
+    assert (first["winner"], first["score"]) == ("host", {"host": 1, "challenger": 0})
+
+    # round 2: nobody turns: they meet in the middle, and nobody scores
+    second = await round_over(host)
+    assert (second["winner"], second["score"]) == (None, {"host": 1, "challenger": 0})
+    state = await host.next("state")
+    assert state["state"]["round"] == 3 and state["state"]["start_in"] > 0
+
+    # round 3: the same as round 1, and the match is over
+    assert (await challenger.command("move", move={"turn": "up"}))["type"] == "ack"
+    ended = await challenger.next("event", "ended", timeout=10)
+    result = ended["result"]
+    assert (result["winner"], result["loser"], result["reason"]) == (
+        host_user["username"], challenger_user["username"], "score")
+    assert [s["seat"] for s in result["standings"]] == ["host", "challenger"]
+    assert (result["winner_score"], result["loser_score"]) == (2, 0)
