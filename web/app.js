@@ -419,26 +419,10 @@ function renderBoard(match, state, canPlay) {
       board.append(columns, grid);
     } else if (match.game === "pong") {
       board.className = "pong";
-      const canvas = document.createElement("canvas");
-      canvas.id = "court";
-      canvas.width = 640;
-      canvas.height = 400;
-      canvas.setAttribute("aria-label", "Court");
-      canvas.setAttribute("role", "img");
-      canvas.tabIndex = 0;
-      board.append(canvas);
-      steer(canvas);
+      steer(board.appendChild(canvasNamed("court", "Court", 640, 400)));
     } else if (match.game === "cycles") {
       board.className = "cycles";
-      const canvas = document.createElement("canvas");
-      canvas.id = "cycles-grid";
-      canvas.width = 480;
-      canvas.height = 480;
-      canvas.setAttribute("aria-label", "Grid");
-      canvas.setAttribute("role", "img");
-      canvas.tabIndex = 0;
-      board.append(canvas);
-      ride(canvas);
+      ride(board.appendChild(canvasNamed("cycles-grid", "Grid", 480, 480)));
     }
   }
   for (const element of board.querySelectorAll("button")) element.disabled = !canPlay;
@@ -495,6 +479,15 @@ function ride(canvas) {
     if (Math.max(Math.abs(dx), Math.abs(dy)) < 12) return;
     turn(Math.abs(dx) > Math.abs(dy) ? (dx > 0 ? "right" : "left") : (dy > 0 ? "down" : "up"));
   });
+}
+
+/** A focusable canvas that assistive technology reads as an image named ``label``. */
+function canvasNamed(id, label, width, height) {
+  const canvas = document.createElement("canvas");
+  Object.assign(canvas, { id, width, height, tabIndex: 0 });
+  canvas.setAttribute("aria-label", label);
+  canvas.setAttribute("role", "img");
+  return canvas;
 }
 
 function drawGrid(columns) {

@@ -12,7 +12,7 @@ from typing import Any
 
 from actors.games import Event, Player, Seat
 from actors.match import wire
-from actors.match.core import MatchCore
+from actors.match.core import Draft, MatchCore
 from actors.match.ending import Ending, defeat
 from actors.match.messages import Attach, Claimed, CommandError, Detach, Frame, Socket
 from actors.match.play import Play
@@ -40,16 +40,9 @@ class Seating:
             core.disconnected.discard(user_id)
             core.timers.clear("grace", user_id)
             core.users[user_id] = message.user
-            draft = core.draft()
-            draft.events.append(Event("reconnected", {"user": core.member_view(user_id),
-                                                       "role": core.role_of(user_id)}))
-            seat = core.seat_of(user_id)
-            if seat is not None and core.doc["is_started"]:
-                try:
-                    draft.play(core.game.returned(draft.doc["state"], seat))
-                except Exception:
-                    await self.ending.game_failed("returned")
-                    return
+            draft = await self.presence(user_id, "reconnected", core.role_of(user_id))
+            if draft is None:
+                return
             # the reconnected event goes to the others; the returner gets the snapshot
             del core.sockets[user_id]
             await core.commit(draft)
@@ -78,19 +71,29 @@ class Seating:
         if role == "spectator":
             await self.let_go(user_id, role)
             return
-        draft = core.draft()
         core.disconnected.add(user_id)
         core.timers.set("grace", user_id, core.config.grace_period)
-        draft.events.append(Event("disconnected", {"user": core.member_view(user_id),
-                                                    "role": role}))
+        draft = await self.presence(user_id, "disconnected", role)
+        if draft is not None:
+            await core.commit(draft)
+
+    async def presence(self, user_id: str, kind: str, role: str | None) -> Draft | None:
+        """The draft of a participant's socket going (``disconnected``) or
+        coming back (``reconnected``): the event, and what the game makes of
+        it (``dropped``, ``returned``); ``None`` if the game failed there (the
+        match is cancelled)."""
+        core = self.core
+        draft = core.draft()
+        draft.events.append(Event(kind, {"user": core.member_view(user_id), "role": role}))
         seat = core.seat_of(user_id)
         if seat is not None and core.doc["is_started"]:
+            hook = core.game.returned if kind == "reconnected" else core.game.dropped
             try:
-                draft.play(core.game.dropped(draft.doc["state"], seat))
+                draft.play(hook(draft.doc["state"], seat))
             except Exception:
-                await self.ending.game_failed("dropped")
-                return
-        await core.commit(draft)
+                await self.ending.game_failed(hook.__name__)
+                return None
+        return draft
 
     async def grace_expired(self, user_id: str) -> None:
         core = self.core

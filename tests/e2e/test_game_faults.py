@@ -22,10 +22,9 @@ from actors.games import (
     Seat,
     Setup,
     State,
-    register,
-    unregister,
 )
 from tests.support.client import Api
+from tests.support.games import registered
 from tests.support.play import Table, table
 from tests.support.ws import Peer
 
@@ -82,18 +81,12 @@ class TickedFaulty(Faulty):
 
 @pytest.fixture
 def faulty() -> Iterator[Faulty]:
-    game = Faulty()
-    register(game)
-    yield game
-    unregister(game.name)
+    yield from registered(Faulty())
 
 
 @pytest.fixture
 def ticked() -> Iterator[TickedFaulty]:
-    game = TickedFaulty()
-    register(game)
-    yield game
-    unregister(game.name)
+    yield from registered(TickedFaulty())
 
 
 async def released(api: Api, match: Table) -> None:

@@ -82,8 +82,10 @@ def path_env(root: Path, **more: str) -> dict[str, str]:
             **more}
 
 
-async def play_to_the_end(server: ServerProcess, game: str, prefix: str) -> dict[str, Any]:
-    """A match of ``game`` to 2 between two new users, over the socket; its result."""
+async def started(server: ServerProcess, game: str,
+                  prefix: str) -> tuple[dict[str, Any], Peer, Peer, str]:
+    """A match of ``game`` between two new users (``<prefix>h`` hosting,
+    ``<prefix>c``), started: the match, the two peers, the host's token."""
     host_token, challenger_token = account(server, f"{prefix}h"), account(server, f"{prefix}c")
     status, match = server.request("POST", "/api/ongoing_matches/", {"game": game},
                                    token=host_token)
@@ -93,6 +95,12 @@ async def play_to_the_end(server: ServerProcess, game: str, prefix: str) -> dict
     assert (await challenger.command("join", role="challenger"))["type"] == "ack"
     assert (await challenger.command("ready"))["type"] == "ack"
     assert (await host.command("start"))["type"] == "ack"
+    return match, host, challenger, host_token
+
+
+async def play_to_the_end(server: ServerProcess, game: str, prefix: str) -> dict[str, Any]:
+    """A match of ``game`` to 2 between two new users, over the socket; its result."""
+    _, host, challenger, _ = await started(server, game, prefix)
     assert (await host.command("move", move={"step": 2}))["code"] == "illegal_move"
     for _ in range(2):
         assert (await host.command("move", move={"step": 1}))["type"] == "ack"
@@ -171,14 +179,7 @@ async def test_a_match_whose_game_is_gone_sleeps_until_it_is_back(tmp_path: Path
     data = tmp_path / "data"
     with_game = ("--games", "arena_extra.games:Race")
     server = ServerProcess(data, *with_game, env=path_env(root)).start()
-    host_token, challenger_token = account(server, "dh"), account(server, "dc")
-    match = server.request("POST", "/api/ongoing_matches/", {"game": "race"},
-                           token=host_token)[1]
-    host = await seated(server, match["id"], host_token)
-    challenger = await seated(server, match["id"], challenger_token)
-    assert (await challenger.command("join", role="challenger"))["type"] == "ack"
-    assert (await challenger.command("ready"))["type"] == "ack"
-    assert (await host.command("start"))["type"] == "ack"
+    match, host, _, host_token = await started(server, "race", "d")
     assert (await host.command("move", move={"step": 1}))["type"] == "ack"
     assert server.stop() == 0
 
@@ -261,14 +262,7 @@ async def test_a_game_that_cannot_be_restored_releases_its_players(tmp_path: Pat
     data = tmp_path / "data"
     flags = ("--games", "arena_extra.games:Fragile")
     server = ServerProcess(data, *flags, env=path_env(root)).start()
-    host_token, challenger_token = account(server, "fh"), account(server, "fc")
-    match = server.request("POST", "/api/ongoing_matches/", {"game": "fragile"},
-                           token=host_token)[1]
-    host = await seated(server, match["id"], host_token)
-    challenger = await seated(server, match["id"], challenger_token)
-    assert (await challenger.command("join", role="challenger"))["type"] == "ack"
-    assert (await challenger.command("ready"))["type"] == "ack"
-    assert (await host.command("start"))["type"] == "ack"
+    match, *_ = await started(server, "fragile", "f")
     assert server.stop() == 0
 
     server = ServerProcess(data, *flags, env=path_env(root)).start()

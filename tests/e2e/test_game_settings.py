@@ -9,8 +9,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from actors.games import Event, Game, Outcome, Seat, Setup, State, register, unregister
+from actors.games import Event, Game, Outcome, Seat, Setup, State
 from tests.support.client import Api
+from tests.support.games import registered
 from tests.support.play import table
 
 
@@ -75,18 +76,13 @@ class Drift(Game):
 
 
 @pytest.fixture
-def games() -> Iterator[None]:
-    made = [Truce(), Clocked(), Drift()]
-    for game in made:
-        register(game)
-    yield
-    for game in made:
-        unregister(game.name)
+def games() -> Iterator[Game]:
+    yield from registered(Truce(), Clocked(), Drift())
 
 
 @pytest.mark.gen_test(timeout=30)
 async def test_options_are_checked_completed_stored_and_given_to_the_game(
-        api: Api, games: None) -> None:
+        api: Api, games: Game) -> None:
     _, token = await api.new_user()
     for options, field in (({"size": 3}, "options.size"), ({"colour": "red"}, "options.colour"),
                            ({"wrap": 1}, "options.wrap"), ("big", "options")):
@@ -103,7 +99,7 @@ async def test_options_are_checked_completed_stored_and_given_to_the_game(
 
 @pytest.mark.gen_test(timeout=30)
 async def test_a_drawn_match_of_two_is_a_result_rated_as_a_draw(
-        api: Api, base_url: str, games: None) -> None:
+        api: Api, base_url: str, games: Game) -> None:
     match = await table(api, base_url, game="truce")
     host, challenger = match.host, match.challenger
     assert (await host.peer.command("move", move={}))["type"] == "ack"
@@ -127,7 +123,7 @@ async def test_a_drawn_match_of_two_is_a_result_rated_as_a_draw(
 
 @pytest.mark.gen_test(timeout=30)
 async def test_a_games_own_turn_timeout_runs_its_clock(api: Api, base_url: str,
-                                                       games: None) -> None:
+                                                       games: Game) -> None:
     match = await table(api, base_url, game="clocked", spectator=False)
     started = await match.challenger.peer.next("event", "started")
     assert started["clock"]["seconds"] == 0.5  # the game's, not --turn-timeout's 60
@@ -138,7 +134,7 @@ async def test_a_games_own_turn_timeout_runs_its_clock(api: Api, base_url: str,
 
 @pytest.mark.gen_test(timeout=30)
 async def test_a_realtime_games_rates_and_play_while_away(api: Api, base_url: str,
-                                                          games: None) -> None:
+                                                          games: Game) -> None:
     match = await table(api, base_url, game="drift")
     host, watcher = match.host.peer, match.spectator
     assert watcher is not None

@@ -161,12 +161,20 @@ def test_a_connect4_match_is_played_to_a_win(browser: object, server: ServerProc
         playwright_api.expect(page.get_by_role("status")).to_have_text("c4_host won")  # type: ignore[attr-defined]
 
 
-def test_the_pong_paddle_answers_the_arrow_keys(browser: object, server: ServerProcess) -> None:
+def playing(browser: object, server: ServerProcess, game: str, target: str,
+            host_name: str, challenger_name: str) -> tuple[object, object]:
+    """Two new users' pages in a started match of ``game``: the host's, the challenger's."""
     host, challenger = page_for(browser, server), page_for(browser, server)
-    sign_up(host, "pong_web_host")
-    sign_up(challenger, "pong_web_challenger")
-    new_match(host, "pong", "5")
-    seat_and_start(host, challenger, "pong_web_host")
+    sign_up(host, host_name)
+    sign_up(challenger, challenger_name)
+    new_match(host, game, target)
+    seat_and_start(host, challenger, host_name)
+    return host, challenger
+
+
+def test_the_pong_paddle_answers_the_arrow_keys(browser: object, server: ServerProcess) -> None:
+    host, challenger = playing(browser, server, "pong", "5", "pong_web_host",
+                               "pong_web_challenger")
     court = host.get_by_role("img", name="Court")  # type: ignore[attr-defined]
     playwright_api.expect(court).to_have_attribute("data-host", "0.500")
     host.keyboard.down("ArrowUp")  # type: ignore[attr-defined]
@@ -184,11 +192,8 @@ def test_the_pong_paddle_answers_the_arrow_keys(browser: object, server: ServerP
 
 def test_a_cycles_match_is_steered_with_the_arrow_keys_to_its_end(
         browser: object, server: ServerProcess) -> None:
-    host, challenger = page_for(browser, server), page_for(browser, server)
-    sign_up(host, "cycles_web_host")
-    sign_up(challenger, "cycles_web_rider")
-    new_match(host, "cycles", "1")
-    seat_and_start(host, challenger, "cycles_web_host")
+    host, challenger = playing(browser, server, "cycles", "1", "cycles_web_host",
+                               "cycles_web_rider")
     grid = host.get_by_role("img", name="Grid")  # type: ignore[attr-defined]
     playwright_api.expect(grid).to_have_attribute("data-riding", "host challenger")
     watched = challenger.get_by_role("img", name="Grid")  # type: ignore[attr-defined]
