@@ -88,7 +88,7 @@ class Config:
                 "(older segments are dropped then)"})
     elo_k: float = field(default=100.0, metadata={"help": "elo K factor"})
     tick_rate: int = field(default=30, metadata={
-        "help": "simulation steps per second of realtime games (pong) that do not fix their "
+        "help": "simulation steps per second of realtime games that do not fix their "
                 "own; each step sends every socket a state frame"})
     shutdown_timeout: float = field(default=10.0, metadata={
         "help": "on SIGTERM, seconds to let requests in flight finish (and the most each "
@@ -98,7 +98,7 @@ class Config:
                 "package.module:Class or package.module (which registers its own); "
                 "installed arena.games entry points load too"})
     default_game: str = field(default="rps", metadata={
-        "help": "game of a match created without one (rps, connect4, pong, or a loaded one)"})
+        "help": "game of a match created without one (a shipped game or a loaded one)"})
     frame_limit: int = field(default=4096, metadata={
         "help": "largest client WebSocket frame in bytes (larger: close 1009)"})
     rate_limit: float = field(default=20.0, metadata={
