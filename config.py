@@ -89,7 +89,8 @@ class Config:
     elo_k: float = field(default=100.0, metadata={"help": "elo K factor"})
     tick_rate: int = field(default=30, metadata={
         "help": "simulation steps per second of realtime games that do not fix their "
-                "own; each step sends every socket a state frame"})
+                "own; every socket gets a state frame after each (or at the game's "
+                "send_rate)"})
     shutdown_timeout: float = field(default=10.0, metadata={
         "help": "on SIGTERM, seconds to let requests in flight finish (and the most each "
                 "later closing step may take)"})

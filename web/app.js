@@ -75,7 +75,15 @@ function renderMe() {
     $("me-name").textContent = me.username;
     $("me-elo").textContent = `${me.elo} elo`;
   }
+  // a way back into the user's own match from anywhere but that match itself
+  const [, page, id] = location.hash.split("/");
+  const own = me?.ongoing_match ?? null;
+  show("back-to-match", own !== null && !(page === "match" && Number(id) === own));
 }
+
+$("back-to-match").addEventListener("click", () => {
+  if (me?.ongoing_match != null) location.hash = `#/match/${me.ongoing_match}`;
+});
 
 // -- the lobby ------------------------------------------------------------------------------
 
@@ -182,7 +190,10 @@ async function loadMatches() {
   if ($("min-elo").value) query.set("min_elo", $("min-elo").value);
   if ($("max-elo").value) query.set("max_elo", $("max-elo").value);
   if ($("full").value) query.set("is_full", $("full").value);
-  const matches = await api.get(`/api/ongoing_matches/?${query}`);
+  const [matches, fresh] = await Promise.all([api.get(`/api/ongoing_matches/?${query}`),
+                                              api.me()]);
+  me = fresh ?? me;  // in a match or not any more: the list and the way back follow
+  renderMe();
   $("matches").replaceChildren(...matches.map(matchItem));
   show("no-matches", matches.length === 0);
 }
@@ -199,6 +210,10 @@ function matchItem(match) {
   seats.className = "muted";
   seats.textContent = match.challenger ? `vs ${match.challenger.username}`
     : "waiting for a challenger";
+  if (me?.ongoing_match === match.id) {  // the user's own: back in, whatever their role
+    item.append(what, who, seats, button("Open", () => { location.hash = `#/match/${match.id}`; }));
+    return item;
+  }
   const join = button("Join", () => { location.hash = `#/match/${match.id}/join`; });
   join.disabled = Boolean(match.challenger) || match.is_started;
   const watch = button("Watch", () => { location.hash = `#/match/${match.id}/watch`; });
@@ -568,8 +583,9 @@ const browse = pages(api, fail, () => me);
 async function route() {
   clearInterval(lobbyTimer);
   stopWatchingTicket();
-  renderMe();
   const [, page, id, intent] = location.hash.split("/");
+  if (me !== null && page !== "match") me = await api.me();  // in a match since?
+  renderMe();
   const lobby = page !== "match" && !PAGES.includes(page);
   show("auth", me === null);
   show("lobby", me !== null && lobby);

@@ -207,6 +207,27 @@ def test_a_cycles_match_is_steered_with_the_arrow_keys_to_its_end(
             "cycles_web_rider won", timeout=15000)
 
 
+def test_a_user_gets_back_into_their_own_match_from_anywhere(
+        browser: object, server: ServerProcess) -> None:
+    host = page_for(browser, server)
+    sign_up(host, "back_host")
+    new_match(host, "rps", "3")
+    host.get_by_role("link", name="Matches").click()  # type: ignore[attr-defined]
+    listed = host.get_by_role("listitem").filter(has_text="back_host")  # type: ignore[attr-defined]
+    playwright_api.expect(listed.get_by_role("button", name="Open")).to_be_visible()
+    assert listed.get_by_role("button", name="Join").count() == 0
+    assert listed.get_by_role("button", name="Watch").count() == 0
+    back = host.get_by_role("button", name="Back to your match")  # type: ignore[attr-defined]
+    playwright_api.expect(back).to_be_visible()
+    listed.get_by_role("button", name="Open").click()
+    playwright_api.expect(host.get_by_role("button", name="Start")).to_be_visible()  # type: ignore[attr-defined]
+    playwright_api.expect(back).to_be_hidden()  # in it: no way back needed
+    host.get_by_role("link", name="Results").click()  # type: ignore[attr-defined]
+    back.click()
+    playwright_api.expect(host.get_by_role("button", name="Start")).to_be_visible()  # type: ignore[attr-defined]
+    shot(host, "back-to-match")
+
+
 def test_the_page_reconnects_by_itself_after_a_server_restart(
         browser: object, tmp_path: Path) -> None:
     import socket as sockets
