@@ -93,11 +93,44 @@ $("new-match").addEventListener("click", () => {
 
 $("game").addEventListener("change", () => {
   const chosen = gameTypes.find((g) => g.name === $("game").value);
-  if (chosen) $("target").value = chosen.default_target_score;
+  if (!chosen) return;
+  $("target").value = chosen.default_target_score;
+  $("game-options").replaceChildren(...Object.entries(chosen.options || {}).map(optionField));
 });
 
+/** A field for one of the game's options, labelled with its name, fitting its declaration. */
+function optionField([name, declaration]) {
+  const label = document.createElement("label");
+  let input;
+  if (declaration.enum) {
+    input = document.createElement("select");
+    input.append(...declaration.enum.map((value) => new Option(String(value), String(value))));
+  } else {
+    input = document.createElement("input");
+    input.type = { integer: "number", boolean: "checkbox" }[declaration.type] || "text";
+    if (declaration.minimum !== undefined) input.min = declaration.minimum;
+    if (declaration.maximum !== undefined) input.max = declaration.maximum;
+  }
+  if (input.type === "checkbox") input.checked = Boolean(declaration.default);
+  else input.value = String(declaration.default);
+  Object.assign(input.dataset, { option: name, kind: declaration.type });
+  input.setAttribute("aria-label", name);
+  label.append(`${name} `, input);
+  return label;
+}
+
+function chosenOptions() {
+  const options = {};
+  for (const input of $("game-options").querySelectorAll("[data-option]")) {
+    const { option, kind } = input.dataset;
+    options[option] = kind === "boolean" ? input.checked
+      : kind === "integer" ? Number(input.value) : input.value;
+  }
+  return options;
+}
+
 $("create-form").addEventListener("submit", act(async () => {
-  const body = { game: $("game").value };
+  const body = { game: $("game").value, options: chosenOptions() };
   if ($("target").value) body.target_score = Number($("target").value);
   const match = await api.post("/api/ongoing_matches/", body);
   location.hash = `#/match/${match.id}`;
@@ -470,6 +503,7 @@ function drawCycles() {
                                        step / 2, step / 2);
   }
   // what is drawn, in words too, for assistive technology and tests
+  canvas.dataset.size = String(size);
   canvas.dataset.round = String(view.state.round);
   canvas.dataset.tick = String(view.state.tick);
   canvas.dataset.riding = Object.entries(cycles).filter(([, c]) => c.riding)

@@ -57,10 +57,13 @@ def shot(page: object, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
 
 
-def new_match(host: object, game: str, target: str = "1") -> None:
+def new_match(host: object, game: str, target: str = "1",
+              options: dict[str, str] | None = None) -> None:
     host.get_by_role("button", name="New match").click()  # type: ignore[attr-defined]
     host.get_by_label("Game", exact=True).select_option(game)  # type: ignore[attr-defined]
     host.get_by_label("Target score").fill(target)  # type: ignore[attr-defined]
+    for name, value in (options or {}).items():  # a field per option of the game
+        host.get_by_label(name, exact=True).fill(value)  # type: ignore[attr-defined]
     host.get_by_role("button", name="Create").click()  # type: ignore[attr-defined]
     playwright_api.expect(host.get_by_role("button", name="Start")).to_be_visible()  # type: ignore[attr-defined]
 
@@ -162,12 +165,13 @@ def test_a_connect4_match_is_played_to_a_win(browser: object, server: ServerProc
 
 
 def playing(browser: object, server: ServerProcess, game: str, target: str,
-            host_name: str, challenger_name: str) -> tuple[object, object]:
+            host_name: str, challenger_name: str,
+            options: dict[str, str] | None = None) -> tuple[object, object]:
     """Two new users' pages in a started match of ``game``: the host's, the challenger's."""
     host, challenger = page_for(browser, server), page_for(browser, server)
     sign_up(host, host_name)
     sign_up(challenger, challenger_name)
-    new_match(host, game, target)
+    new_match(host, game, target, options)
     seat_and_start(host, challenger, host_name)
     return host, challenger
 
@@ -193,8 +197,9 @@ def test_the_pong_paddle_answers_the_arrow_keys(browser: object, server: ServerP
 def test_a_cycles_match_is_steered_with_the_arrow_keys_to_its_end(
         browser: object, server: ServerProcess) -> None:
     host, challenger = playing(browser, server, "cycles", "1", "cycles_web_host",
-                               "cycles_web_rider")
+                               "cycles_web_rider", {"size": "16"})
     grid = host.get_by_role("img", name="Grid")  # type: ignore[attr-defined]
+    playwright_api.expect(grid).to_have_attribute("data-size", "16")  # the option, as chosen
     playwright_api.expect(grid).to_have_attribute("data-riding", "host challenger")
     watched = challenger.get_by_role("img", name="Grid")  # type: ignore[attr-defined]
     playwright_api.expect(watched).not_to_have_attribute("data-tick", "0")
