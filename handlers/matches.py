@@ -90,6 +90,16 @@ def chosen_game(handler: BaseHandler) -> tuple[str, int]:
     return game, target
 
 
+def chosen_options(handler: BaseHandler, game: str) -> dict[str, Any]:
+    """The game's options a request's body asks for (``OPTIONS``), checked and
+    completed with their defaults; a 400 naming ``options.<name>`` if not."""
+    try:
+        return settle(GAMES[game], handler.body.data.get("options"))
+    except OptionError as error:
+        raise errors.FieldError(f"options.{error.name}" if error.name else "options",
+                                error.message) from None
+
+
 class GameTypesHandler(BaseHandler):
     openapi = {"get": operation("The games this server hosts, by name", tag=TAG)}
 
@@ -110,11 +120,7 @@ class OngoingMatchesHandler(MatchHandler):
     async def post(self) -> None:
         user = self.require_user()
         game, target = chosen_game(self)
-        try:
-            options = settle(GAMES[game], self.body.data.get("options"))
-        except OptionError as error:
-            raise errors.FieldError(f"options.{error.name}" if error.name else "options",
-                                    error.message) from None
+        options = chosen_options(self, game)
         try:
             actor = await self.registry.create(user, game, target, options=options)
         except AlreadyInMatch as exc:

@@ -67,13 +67,16 @@ class TicketRepository:
     def _lock(self, user_id: str) -> Any:
         return self.locks.hold(("tickets", user_id))
 
-    async def open(self, user: dict[str, Any], game: str, target: int) -> tuple[Ticket, bool]:
-        """The user's ticket, queued now for ``game`` to ``target`` unless they
-        already hold one; and whether it is new.  The user's elo is taken as
-        it is now (it cannot change while they wait: only a match changes it)."""
+    async def open(self, user: dict[str, Any], game: str, target: int,
+                   options: dict[str, Any] | None = None) -> tuple[Ticket, bool]:
+        """The user's ticket, queued now for ``game`` to ``target`` with the
+        game's ``options`` unless they already hold one; and whether it is new.
+        The user's elo is taken as it is now (it cannot change while they wait:
+        only a match changes it)."""
         ticket: Ticket = {
             "_id": user["_id"], "id": str(uuid.uuid4()), "username": user["username"],
-            "game": game, "target_score": target, "elo": int(user["elo"]),
+            "game": game, "target_score": target, "options": options or {}, "players": 2,
+            "elo": int(user["elo"]),
             "created": now(), "queued_at": time.time(), "status": WAITING, "match": None,
             "matched_at": None,
         }

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from typing import Any
@@ -225,6 +226,7 @@ class Matchmaker:
             if gone:
                 raise AlreadyInMatch("(deleted)", gone[0])
             await self.registry.create(users[host["_id"]], host["game"], host["target_score"],
+                                       options=host.get("options") or {},
                                        challenger=users[challenger["_id"]], match_id=match_id)
         except GameSetupFailed:  # the game cannot make this match: its tickets go
             for ticket in (host, challenger):
@@ -256,7 +258,8 @@ class Matchmaker:
         matched = ticket["status"] == MATCHED
         waited = (ticket["matched_at"] if matched else time.time()) - ticket["queued_at"]
         return {"id": ticket["id"], "game": ticket["game"],
-                "target_score": ticket["target_score"], "elo": ticket["elo"],
+                "target_score": ticket["target_score"], "players": ticket.get("players", 2),
+                "options": ticket.get("options") or {}, "elo": ticket["elo"],
                 "created": ticket["created"], "window": self.windows.at(waited),
                 "status": MATCHED if matched else WAITING,
                 "match": ticket["match"] if matched else None}
@@ -268,4 +271,4 @@ class Matchmaker:
 def waiting(ticket: Ticket) -> Waiting:
     """A waiting ticket as the rules see it."""
     return Waiting(ticket["_id"], ticket["game"], ticket["target_score"], ticket["elo"],
-                   ticket["queued_at"])
+                   ticket["queued_at"], json.dumps(ticket.get("options") or {}, sort_keys=True))

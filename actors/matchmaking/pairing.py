@@ -1,8 +1,8 @@
 """Who plays whom: the matchmaker's rules, pure (no I/O, no clock).
 
-Two waiting tickets are compatible when they queue for the same game and
-target score and their elos differ by at most the smaller of their two
-windows.  A ticket's window starts at ``Windows.start`` and grows by
+Two waiting tickets are compatible when they queue for the same game,
+target score and options, and their elos differ by at most the smaller of
+their two windows.  A ticket's window starts at ``Windows.start`` and grows by
 ``Windows.widen`` for every ``Windows.every`` seconds it has waited.
 
 ``pairs`` serves the tickets oldest first: each takes, among the compatible
@@ -44,10 +44,12 @@ class Waiting:
     target: int
     elo: int
     queued_at: float  # seconds since the epoch
+    #: The match options asked for, in one canonical text (equal options, equal text).
+    options: str = "{}"
 
     @property
-    def queue(self) -> tuple[str, int]:
-        return self.game, self.target
+    def queue(self) -> tuple[str, int, str]:
+        return self.game, self.target, self.options
 
 
 def compatible(a: Waiting, b: Waiting, windows: Windows, at: float) -> bool:
@@ -59,7 +61,7 @@ def pairs(tickets: Iterable[Waiting], windows: Windows,
           at: float) -> list[tuple[Waiting, Waiting]]:
     """The pairs to make at time ``at``, each ``(host, challenger)``, the host
     the one that has waited longer.  No ticket is in two pairs."""
-    queues: dict[tuple[str, int], list[Waiting]] = defaultdict(list)
+    queues: dict[tuple[str, int, str], list[Waiting]] = defaultdict(list)
     for ticket in tickets:
         queues[ticket.queue].append(ticket)
     made: list[tuple[Waiting, Waiting]] = []

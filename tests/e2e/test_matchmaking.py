@@ -150,6 +150,29 @@ async def test_close_elos_pair_at_once_and_the_older_ticket_hosts(
 
 
 @pytest.mark.gen_test(timeout=30)
+async def test_tickets_pair_only_with_the_same_options_and_the_match_gets_them(
+        api: Api, context: AppContext) -> None:
+    _, small = await player(api, context)
+    _, big = await player(api, context)
+    _, also_small = await player(api, context)
+    refused = await api.post("/api/matchmaking/", {"game": "cycles", "options": {"size": 3}},
+                             token=small)
+    assert refused.status == 400 and "options.size" in refused.json
+    first = await queue(api, small, game="cycles", options={"size": 12})
+    assert (first["players"], first["options"]) == (2, {"size": 12})
+    await queue(api, big, game="cycles", options={"size": 16})
+    await queue(api, also_small, game="cycles", options={"size": 12})
+    mine = await paired(api, small, timeout=3.0)
+    assert (await ticket(api, also_small))["match"] == mine["match"]
+    match = (await api.get(f"/api/ongoing_matches/{mine['match']}/")).json
+    assert (match["game"], match["options"]) == ("cycles", {"size": 12})
+    await asyncio.sleep(1.5)  # another round or more: the other size waits alone
+    assert (await ticket(api, big))["status"] == "waiting"
+    plain = await queue(api, (await player(api, context))[1], game="rps")
+    assert (plain["players"], plain["options"]) == (2, {})
+
+
+@pytest.mark.gen_test(timeout=30)
 async def test_far_elos_pair_only_once_the_windows_have_widened(
         api: Api, context: AppContext) -> None:
     _, low = await player(api, context, 1000)
