@@ -25,6 +25,7 @@ from actors.match.actor import MatchActor
 from actors.match.document import MatchDoc, phase_of, players_of, stored
 from actors.match.dormant import DormantMatch
 from actors.match.ending import finish_cancelling, finish_ending
+from actors.match.messages import AdminCancel
 from actors.registry import HANDOVER, Registry
 from config import Config
 from store import Store
@@ -86,6 +87,10 @@ class ClusterRegistry(Registry):
                     if node["_id"] != self.owner:
                         await self.adopt(node["_id"])
                 await self.forget_cancelled_dormant()
+                for match_id in await self.store.matches.cancel_requests(self.owner):
+                    actor = self.actors.get(match_id)
+                    if actor is not None:
+                        actor.post(AdminCancel())
             except Exception:
                 log.exception("taking over the matches of a node that went failed")
 
@@ -230,11 +235,20 @@ class ClusterRegistry(Registry):
         await super().shutdown(handing_over=handing_over)
 
 
+#: How long ``admin cancel-match`` waits for a live node to cancel its match.
+ADMIN_WAIT = LEASE + 2 * HEARTBEAT
+
+
 async def cancel_by_admin(store: Store, match_id: int) -> str | None:
     """Cancel ongoing match ``match_id`` from outside any node (``admin
     cancel-match``), as a ``cancelled`` event would: no completed match, no
-    rating change, everyone released.  Why not, if it cannot be: a match
-    being played on a live node is that node's to end."""
+    rating change, everyone released; why not, if it could not be.
+
+    A match being played on a live node is cancelled by that node's actor,
+    so that its players see it: the request is stored in the match document,
+    the node's watcher finds it within a heartbeat, and this waits for the
+    match to be gone.  Any other match (dormant, or of a node that is gone)
+    is cancelled here, step by step, as an actor would."""
     found = await store.matches.ongoing_match(match_id)
     if found is None:
         return f"There is no ongoing match {match_id}."
@@ -242,8 +256,14 @@ async def cancel_by_admin(store: Store, match_id: int) -> str | None:
     owner = doc.get("owner") or ""
     if (phase_of(doc) == "live" and owner and not doc.get("dormant")
             and heard_from(await store.nodes.of(owner), LEASE)):
-        return (f"Match {match_id} is being played on node {owner}; stop that node first "
-                "(its matches move to nodes with the game, or go dormant).")
+        await store.matches.request_cancel(match_id)
+        deadline = time.monotonic() + ADMIN_WAIT
+        while time.monotonic() < deadline:
+            if await store.matches.holding(match_id) is None:
+                return None
+            await asyncio.sleep(0.1)
+        return (f"Match {match_id} is being played on node {owner}, which has not "
+                f"cancelled it within {ADMIN_WAIT:.0f} s; the request stands.")
     if phase_of(doc) == "ending":
         await finish_ending(store, doc)  # decided already: what is left is applied
         return None

@@ -36,6 +36,7 @@ from actors.match.ending import Ending, defeat
 from actors.match.host import Host
 from actors.match.messages import (
     FAILED,
+    AdminCancel,
     Attach,
     Cancel,
     Checkpoint,
@@ -251,6 +252,9 @@ class MatchActor(MatchCore):
         await self.ending.cancel(self.draft())
         message.reply.set_result(None)
 
+    async def on_admin_cancel(self, message: AdminCancel) -> None:
+        await self.ending.cancel(self.draft())
+
     async def on_game_fault(self, message: GameFault) -> None:
         await self.ending.cancel(self.draft(), reason="game_error")
 
@@ -291,7 +295,7 @@ HANDLERS: dict[type[Message], Callable[[MatchActor, Any], Awaitable[None]]] = {
     Frame: MatchActor.on_frame, Attach: MatchActor.on_attach, Detach: MatchActor.on_detach,
     Claimed: MatchActor.on_claimed, Cancel: MatchActor.on_cancel,
     Timeout: MatchActor.on_timeout, Checkpoint: MatchActor.on_checkpoint, Tick: MatchActor.on_tick,
-    GameFault: MatchActor.on_game_fault,
+    GameFault: MatchActor.on_game_fault, AdminCancel: MatchActor.on_admin_cancel,
 }
 
 #: Each client frame type: the part of the actor that handles it (``None``:

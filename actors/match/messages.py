@@ -206,3 +206,8 @@ class GameFault(Message):
     cancelled with ``reason: "game_error"`` (``Ending.game_failed``)."""
 
     hook: str
+
+
+@dataclass(slots=True)
+class AdminCancel(Message):
+    """An administrator cancels the match (``admin cancel-match``), started or not."""
