@@ -90,8 +90,7 @@ class MatchRepository:
         self.counters = counters
 
     def indexes(self) -> list[Index]:
-        return [Index(self.completed, "id", unique=True),
-                Index(self.ongoing, "cancel_requested")] + [
+        return [Index(self.completed, "id", unique=True)] + [
             Index(self.completed, [(field, ASCENDING), ("id", ASCENDING)])
             for field in ("winner", "loser", "completion_timestamp")
         ]
@@ -122,16 +121,6 @@ class MatchRepository:
 
     async def ongoing_match(self, match_id: int) -> Match | None:
         return await self.ongoing.find_one({"_id": match_key(match_id)})
-
-    async def request_cancel(self, match_id: int) -> None:
-        """Ask the node holding the match to cancel it (``admin cancel-match``)."""
-        await self.ongoing.update_one({"_id": match_key(match_id)},
-                                      {"$set": {"cancel_requested": True}})
-
-    async def cancel_requests(self, owner: str) -> list[int]:
-        """The ids of ``owner``'s matches an administrator asked to cancel."""
-        return [int(doc["id"]) for doc in await self.ongoing.find(
-            {"owner": owner, "cancel_requested": True}, {"id": 1}).to_list()]
 
     async def game_of(self, match_id: int) -> str | None:
         """The game of the ongoing match (``None``: no such match)."""

@@ -34,6 +34,21 @@ class NodeRepository:
                       "key_check": key_check}},
             upsert=True)
 
+    async def request_cancel(self, node_id: str, match_id: int) -> None:
+        """Ask node ``node_id`` to cancel a match it holds (``admin cancel-match``)."""
+        await self.collection.update_one({"_id": node_id},
+                                         {"$addToSet": {"cancel": match_id}})
+
+    async def cancel_requests(self, node_id: str) -> list[int]:
+        """The matches an administrator asked this node to cancel (one read by
+        ``_id`` of a small collection: cheap enough for every heartbeat)."""
+        node = await self.collection.find_one({"_id": node_id}, {"cancel": 1})
+        return [int(match_id) for match_id in (node or {}).get("cancel", [])]
+
+    async def cancel_taken(self, node_id: str, match_ids: list[int]) -> None:
+        await self.collection.update_one({"_id": node_id},
+                                         {"$pullAll": {"cancel": match_ids}})
+
     async def of(self, node_id: str) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": node_id})
 

@@ -87,12 +87,21 @@ class ClusterRegistry(Registry):
                     if node["_id"] != self.owner:
                         await self.adopt(node["_id"])
                 await self.forget_cancelled_dormant()
-                for match_id in await self.store.matches.cancel_requests(self.owner):
-                    actor = self.actors.get(match_id)
-                    if actor is not None:
-                        actor.post(AdminCancel())
+                await self.take_cancel_requests()
             except Exception:
                 log.exception("taking over the matches of a node that went failed")
+
+    async def take_cancel_requests(self) -> None:
+        """Cancel the matches an administrator asked this node to (``admin
+        cancel-match``): each through its actor, so its players see it."""
+        requested = await self.store.nodes.cancel_requests(self.owner)
+        if not requested:
+            return
+        for match_id in requested:
+            actor = self.actors.get(match_id)
+            if actor is not None:
+                actor.post(AdminCancel())
+        await self.store.nodes.cancel_taken(self.owner, requested)
 
     async def forget_cancelled_dormant(self) -> None:
         """Drop the dormant matches that are no longer this node's
@@ -245,8 +254,8 @@ async def cancel_by_admin(store: Store, match_id: int) -> str | None:
     rating change, everyone released; why not, if it could not be.
 
     A match being played on a live node is cancelled by that node's actor,
-    so that its players see it: the request is stored in the match document,
-    the node's watcher finds it within a heartbeat, and this waits for the
+    so that its players see it: the request is stored in the node's own
+    document, which its watcher reads every heartbeat, and this waits for the
     match to be gone.  Any other match (dormant, or of a node that is gone)
     is cancelled here, step by step, as an actor would."""
     found = await store.matches.ongoing_match(match_id)
@@ -256,7 +265,7 @@ async def cancel_by_admin(store: Store, match_id: int) -> str | None:
     owner = doc.get("owner") or ""
     if (phase_of(doc) == "live" and owner and not doc.get("dormant")
             and heard_from(await store.nodes.of(owner), LEASE)):
-        await store.matches.request_cancel(match_id)
+        await store.nodes.request_cancel(owner, match_id)
         deadline = time.monotonic() + ADMIN_WAIT
         while time.monotonic() < deadline:
             if await store.matches.holding(match_id) is None:
