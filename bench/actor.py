@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import statistics
 import subprocess
@@ -153,7 +154,7 @@ def main() -> None:
     from bench.compare import checkout
 
     results: dict[str, list[float]] = {"baseline": [], "tree": []}
-    with checkout(args.baseline) if args.baseline else _no_tree() as baseline:
+    with checkout(args.baseline) if args.baseline else contextlib.nullcontext() as baseline:
         for _ in range(args.runs):
             if baseline is not None:
                 results["baseline"].append(run(baseline, args))
@@ -165,14 +166,6 @@ def main() -> None:
     if results["baseline"]:
         ratio = statistics.median(results["tree"]) / statistics.median(results["baseline"])
         print(f"tree/baseline: {ratio:.2f}")
-
-
-class _no_tree:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: Any) -> None:
-        pass
 
 
 if __name__ == "__main__":
