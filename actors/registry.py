@@ -13,7 +13,7 @@ import logging
 import random
 from typing import Any
 
-from actors.games import GAMES, SEATS, Setup
+from actors.games import GAMES, Setup, seat_names
 from actors.match.actor import MatchActor
 from actors.match.document import MatchDoc, new_match
 from actors.match.dormant import DormantMatch
@@ -77,45 +77,52 @@ class Registry:
             del self.actors[match_id]
 
     async def create(self, user: dict[str, Any], game: str, target: int, *,
-                     challenger: dict[str, Any] | None = None,
+                     players: int | None = None,
+                     seated: list[dict[str, Any]] | None = None,
                      match_id: int | None = None,
                      options: dict[str, Any] | None = None) -> MatchActor:
-        """A new match hosted by ``user``; ``AlreadyInMatch`` (naming the user)
-        if a player is in one already.
+        """A new match of ``players`` seats (the game's default if ``None``)
+        hosted by ``user``; ``AlreadyInMatch`` (naming the user) if a player
+        is in one already.
 
-        With ``challenger`` it is the matchmaker's: the challenger is seated and
-        ready, and the match starts by itself once both are attached
-        (``MatchActor.start_when_seated``).  A user who creates a match leaves
-        the matchmaking queue.
+        With ``seated`` it is the matchmaker's: those users take the other
+        seats, in order, ready, and the match starts by itself once everyone
+        is attached (``Play.start_when_seated``).  A user who creates a match
+        leaves the matchmaking queue.
         """
         options = options or {}
+        rules = GAMES[game]
+        count = len(seated) + 1 if seated else players or rules.default_players \
+            or rules.min_players
+        seats = seat_names(count)
         try:
-            state = GAMES[game].create(Setup(target, SEATS, options, random.getrandbits(32)))
+            state = rules.create(Setup(target, seats, options, random.getrandbits(32)))
         except Exception as error:
             log.exception("game %s failed in create", game)
             raise GameSetupFailed(game) from error
         match_id = match_id or await self.store.counters.next("matches")
-        players = [(user, "H"), *([(challenger, "C")] if challenger else [])]
+        entrants = [(user, "H"), *((other, "C") for other in seated or ())]
         claimed: list[str] = []
         try:
-            for player, role in players:
+            for player, role in entrants:
                 if not await self.store.users.claim(player["_id"], match_id, role):
                     raise AlreadyInMatch(player["username"], player["_id"])
                 claimed.append(player["_id"])
-            if challenger is None:
+            if not seated:
                 await self.store.tickets.discard_waiting(user["_id"])
             else:
                 fault_point("pair_claimed")
-            doc = new_match(match_id, game, target, user["_id"],
-                            challenger["_id"] if challenger else None,
-                            state, self.owner, options)
+            seat_ids: list[str | None] = [player["_id"] for player, _ in entrants]
+            seat_ids += [None] * (count - len(seat_ids))
+            doc = new_match(match_id, game, target, seat_ids, state, self.owner, options,
+                            matchmade=bool(seated))
             await self.store.matches.insert(doc)
         except BaseException:
             for user_id in claimed:
                 await self.store.users.release(user_id, match_id)
             raise
         users = {player["_id"]: {**player, "ongoing_match": match_id, "role": role}
-                 for player, role in players}
+                 for player, role in entrants}
         return self.spawn(doc, users)
 
     def spawn(self, doc: MatchDoc, users: dict[str, dict[str, Any]], *,

@@ -103,9 +103,9 @@ async def measure(matches: int, rounds: int) -> float:
                         "date_joined": "2026-12-07"} for seat in ("h", "c", "s1", "s2")}
         ids = {seat: user["_id"] for seat, user in users.items()}
         doc = {"_id": f"m{m}", "id": m + 1, "game": "rps", "target_score": 10**9,
-               "host_id": ids["h"], "challenger_id": ids["c"],
+               "host_id": ids["h"], "seat_ids": [ids["h"], ids["c"]], "ready": [True, True],
                "spectator_ids": [ids["s1"], ids["s2"]], "creation_timestamp": "x",
-               "start_timestamp": "x", "is_started": True, "is_challenger_ready": True,
+               "start_timestamp": "x", "is_started": True,
                "matchmade": False, "state": new_state(GAMES["rps"]), "seq": 0,
                "phase": "live", "owner": "bench"}
         actor = MatchActor(doc, {user["_id"]: user for user in users.values()}, host)

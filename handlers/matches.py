@@ -8,10 +8,10 @@ Completed matches are read from the store.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, NamedTuple
 
 from actors.cluster.ownership import ClusterRegistry
-from actors.games import GAMES
+from actors.games import GAMES, MAX_SEATS
 from actors.games.options import OptionError, settle
 from actors.match.actor import MatchActor
 from actors.match.dormant import DormantMatch
@@ -29,7 +29,8 @@ from store.views import completed_view
 
 TAG = "matches"
 ONGOING_ORDERINGS = ("host_elo", "-host_elo")
-ROLES = ("host", "challenger", "spectators")
+#: The parts of a match readable on their own: ``…/{id}/{part}/``.
+ROLES = ("host", "challenger", "spectators", "players")
 
 
 MATCH_ID = {"type": "integer", "minimum": 0, "maximum": SAFE_INTEGER}
@@ -66,38 +67,50 @@ class MatchHandler(BaseHandler):
         return actor
 
 
-#: The body fields that choose a game and its target score.
-OPTIONS = {"options": optional({"type": "object", "description":
-                                "the game's options (GET /api/game_types/), defaults filled in"})}
+#: The body fields that choose a game, its target score, its seats and options.
 GAME_FIELDS = {
     "game": optional({"type": "string", "minLength": 1, "maxLength": 100,
                       "description": "a name from GET /api/game_types/"}),
     "target_score": optional({"type": "integer", "minimum": 1, "maximum": SAFE_INTEGER,
                               "description": "within the game's bounds (GET /api/game_types/)"}),
+    "players": optional({"type": "integer", "minimum": 2, "maximum": MAX_SEATS,
+                         "description": "seats: the game's min_players to max_players"}),
+    "options": optional({"type": "object", "description":
+                         "the game's options (GET /api/game_types/), defaults filled in"}),
 }
 
 
-def chosen_game(handler: BaseHandler) -> tuple[str, int]:
-    """The game and target score a request's body asks for (``GAME_FIELDS``),
-    each defaulting (the server's default game, the game's own target)."""
-    game = handler.body.string("game", required=False,
-                               default=handler.ctx.config.default_game, max_length=100)
+class Chosen(NamedTuple):
+    """What a request's body asks of a new match (``GAME_FIELDS``)."""
+
+    game: str
+    target: int
+    players: int
+    options: dict[str, Any]
+
+
+def chosen(handler: BaseHandler) -> Chosen:
+    """The match a request's body asks for, each field defaulting (the
+    server's default game, the game's own target, seats and options); a 400
+    naming the field that is wrong, or unknown."""
+    body = handler.body
+    body.only(GAME_FIELDS)
+    game = body.string("game", required=False, default=handler.ctx.config.default_game,
+                       max_length=100)
     if game not in GAMES:
         raise errors.FieldError("game", f"Choose one of: {', '.join(sorted(GAMES))}.")
-    chosen = GAMES[game]
-    target = handler.body.integer("target_score", required=False, minimum=chosen.min_target,
-                                  maximum=chosen.max_target) or chosen.default_target
-    return game, target
-
-
-def chosen_options(handler: BaseHandler, game: str) -> dict[str, Any]:
-    """The game's options a request's body asks for (``OPTIONS``), checked and
-    completed with their defaults; a 400 naming ``options.<name>`` if not."""
+    rules = GAMES[game]
+    target = body.integer("target_score", required=False, minimum=rules.min_target,
+                          maximum=rules.max_target) or rules.default_target
+    players = body.integer("players", required=False, minimum=rules.min_players,
+                           maximum=rules.max_players) or rules.default_players \
+        or rules.min_players
     try:
-        return settle(GAMES[game], handler.body.data.get("options"))
+        options = settle(rules, body.data.get("options"))
     except OptionError as error:
         raise errors.FieldError(f"options.{error.name}" if error.name else "options",
                                 error.message) from None
+    return Chosen(game, target, players, options)
 
 
 class GameTypesHandler(BaseHandler):
@@ -111,7 +124,7 @@ class GameTypesHandler(BaseHandler):
 class OngoingMatchesHandler(MatchHandler):
     openapi = {
         "post": operation("Create a match; the caller hosts it", tag=TAG, auth=True,
-                          body={**GAME_FIELDS, **OPTIONS}, responses=(201,)),
+                          body=GAME_FIELDS, responses=(201,)),
         "get": operation("Ongoing matches", tag=TAG, query={
             "ordering": {"type": "string", "enum": list(ONGOING_ORDERINGS)},
             "is_full": BOOLEAN, "min_elo": INTEGER, "max_elo": INTEGER, **PAGING}),
@@ -119,10 +132,10 @@ class OngoingMatchesHandler(MatchHandler):
 
     async def post(self) -> None:
         user = self.require_user()
-        game, target = chosen_game(self)
-        options = chosen_options(self, game)
+        match = chosen(self)
         try:
-            actor = await self.registry.create(user, game, target, options=options)
+            actor = await self.registry.create(user, match.game, match.target,
+                                               players=match.players, options=match.options)
         except AlreadyInMatch as exc:
             raise errors.RuleViolation(str(exc)) from None
         except GameSetupFailed:
@@ -139,7 +152,8 @@ class OngoingMatchesHandler(MatchHandler):
         for actor in self.registry.ongoing():
             view = actor.representation()
             host_elo = view["host"]["elo"]
-            if is_full is not None and (view["challenger"] is not None) != is_full:
+            full = all(seat["user"] is not None for seat in view["seats"])
+            if is_full is not None and full != is_full:
                 continue
             if (min_elo is not None and host_elo < min_elo) or (
                 max_elo is not None and host_elo > max_elo
@@ -192,7 +206,8 @@ class OngoingMatchHandler(MatchHandler):
 
 
 class OngoingMatchRoleHandler(MatchHandler):
-    openapi = {"get": operation("The host, the challenger (or null) or the spectators",
+    openapi = {"get": operation("The host, the challenger (or null), the spectators, or the "
+                                "players (the seated users in seat order)",
                                 tag=TAG, responses=(200, 404))}
 
     async def get(self, match_id: str, role: str) -> None:
@@ -201,7 +216,11 @@ class OngoingMatchRoleHandler(MatchHandler):
         match = await self.held(match_id)
         if isinstance(match, Owner):
             return await forward(self.ctx, self, match.url)
-        self.send(match.representation()[role])
+        view = match.representation()
+        if role == "players":
+            self.send([seat["user"] for seat in view["seats"] if seat["user"] is not None])
+        else:
+            self.send(view[role])
 
 
 class UserOngoingMatchHandler(MatchHandler):

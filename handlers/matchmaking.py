@@ -5,7 +5,7 @@ from __future__ import annotations
 from actors.matchmaking.matchmaker import Matchmaker
 from handlers import errors
 from handlers.base import BaseHandler
-from handlers.matches import GAME_FIELDS, OPTIONS, chosen_game, chosen_options
+from handlers.matches import GAME_FIELDS, chosen
 from handlers.openapi import operation
 
 TAG = "matchmaking"
@@ -14,7 +14,7 @@ TAG = "matchmaking"
 class MatchmakingHandler(BaseHandler):
     openapi = {
         "post": operation("Queue for a ranked match; a retry returns the same ticket",
-                          tag=TAG, auth=True, body={**GAME_FIELDS, **OPTIONS},
+                          tag=TAG, auth=True, body=GAME_FIELDS,
                           responses=(200, 201)),
         "get": operation("The caller's ticket", tag=TAG, auth=True, responses=(200, 404)),
         "delete": operation("Leave the queue (a matched ticket's match goes on)", tag=TAG,
@@ -28,8 +28,7 @@ class MatchmakingHandler(BaseHandler):
 
     async def post(self) -> None:
         user = self.require_user()
-        game, target = chosen_game(self)
-        options = chosen_options(self, game)
+        match = chosen(self)
         tickets = self.ctx.store.tickets
         ticket = await tickets.of(user["_id"])
         if ticket is not None:
@@ -37,7 +36,8 @@ class MatchmakingHandler(BaseHandler):
             return
         if user.get("ongoing_match") is not None:
             raise errors.RuleViolation(f"User {user['username']} is already in a match")
-        ticket, new = await tickets.open(user, game, target, options)
+        ticket, new = await tickets.open(user, match.game, match.target, match.options,
+                                         match.players)
         if new:
             self.matchmaker.remember(ticket)
         self.send(self.matchmaker.view(ticket), 201 if new else 200)

@@ -52,6 +52,14 @@ class Body:
     def has(self, name: str) -> bool:
         return name in self.data
 
+    def only(self, names: Collection[str]) -> None:
+        """A 400 naming the first field the endpoint does not take (a typo
+        in an optional field would otherwise go unnoticed)."""
+        for name in self.data:
+            if name not in names:
+                raise FieldError(name, f"Unknown field; this endpoint takes: "
+                                       f"{', '.join(sorted(names))}.")
+
     def string(
         self, name: str, *, required: bool = True, default: str = "", max_length: int | None = None,
         strip: bool = False,

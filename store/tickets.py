@@ -68,14 +68,16 @@ class TicketRepository:
         return self.locks.hold(("tickets", user_id))
 
     async def open(self, user: dict[str, Any], game: str, target: int,
-                   options: dict[str, Any] | None = None) -> tuple[Ticket, bool]:
-        """The user's ticket, queued now for ``game`` to ``target`` with the
-        game's ``options`` unless they already hold one; and whether it is new.
+                   options: dict[str, Any] | None = None,
+                   players: int = 2) -> tuple[Ticket, bool]:
+        """The user's ticket, queued now for a match of ``players`` of
+        ``game`` to ``target`` with the game's ``options`` unless they already
+        hold one; and whether it is new.
         The user's elo is taken as it is now (it cannot change while they wait:
         only a match changes it)."""
         ticket: Ticket = {
             "_id": user["_id"], "id": str(uuid.uuid4()), "username": user["username"],
-            "game": game, "target_score": target, "options": options or {}, "players": 2,
+            "game": game, "target_score": target, "options": options or {}, "players": players,
             "elo": int(user["elo"]),
             "created": now(), "queued_at": time.time(), "status": WAITING, "match": None,
             "matched_at": None,

@@ -95,8 +95,27 @@ $("game").addEventListener("change", () => {
   const chosen = gameTypes.find((g) => g.name === $("game").value);
   if (!chosen) return;
   $("target").value = chosen.default_target_score;
+  fitPlayers("players", chosen);
   $("game-options").replaceChildren(...Object.entries(chosen.options || {}).map(optionField));
 });
+
+$("ranked-game").addEventListener("change", () => {
+  fitPlayers("ranked-players", gameTypes.find((g) => g.name === $("ranked-game").value));
+});
+
+/** The ``Players`` field ``id``: shown for a game of more than two players, within its bounds. */
+function fitPlayers(id, game) {
+  const many = Boolean(game) && game.max_players > 2;
+  show(`${id}-field`, many);
+  if (!many) return;
+  Object.assign($(id), { min: game.min_players, max: game.max_players,
+                         value: game.default_players });
+}
+
+/** The players a form asks for, when its game takes more than two. */
+function chosenPlayers(id) {
+  return $(`${id}-field`).hidden || !$(id).value ? {} : { players: Number($(id).value) };
+}
 
 /** A field for one of the game's options, labelled with its name, fitting its declaration. */
 function optionField([name, declaration]) {
@@ -130,7 +149,7 @@ function chosenOptions() {
 }
 
 $("create-form").addEventListener("submit", act(async () => {
-  const body = { game: $("game").value, options: chosenOptions() };
+  const body = { game: $("game").value, options: chosenOptions(), ...chosenPlayers("players") };
   if ($("target").value) body.target_score = Number($("target").value);
   const match = await api.post("/api/ongoing_matches/", body);
   location.hash = `#/match/${match.id}`;
@@ -143,7 +162,8 @@ $("filters").addEventListener("input", () => loadMatches().catch(fail));
 let searchTimer = null;
 
 $("ranked-form").addEventListener("submit", act(async () => {
-  showTicket(await api.post("/api/matchmaking/", { game: $("ranked-game").value }));
+  showTicket(await api.post("/api/matchmaking/", { game: $("ranked-game").value,
+                                                  ...chosenPlayers("ranked-players") }));
   watchTicket();
 }));
 
@@ -216,6 +236,7 @@ async function loadGameTypes() {
   }));
   $("game").dispatchEvent(new Event("change"));
   $("ranked-game").replaceChildren(...[...$("game").options].map((o) => o.cloneNode(true)));
+  $("ranked-game").dispatchEvent(new Event("change"));
 }
 
 async function loadMatches() {
@@ -241,14 +262,16 @@ function matchItem(match) {
   who.textContent = `${match.host.username} (${match.host.elo})`;
   const seats = document.createElement("span");
   seats.className = "muted";
-  seats.textContent = match.challenger ? `vs ${match.challenger.username}`
-    : "waiting for a challenger";
+  const others = match.seats.slice(1);
+  const taken = others.filter((seat) => seat.user).length;
+  seats.textContent = others.length > 1 ? `${taken + 1} of ${match.seats.length} seats taken`
+    : match.challenger ? `vs ${match.challenger.username}` : "waiting for a challenger";
   if (me?.ongoing_match === match.id) {  // the user's own: back in, whatever their role
     item.append(what, who, seats, button("Open", () => { location.hash = `#/match/${match.id}`; }));
     return item;
   }
   const join = button("Join", () => { location.hash = `#/match/${match.id}/join`; });
-  join.disabled = Boolean(match.challenger) || match.is_started;
+  join.disabled = taken === others.length || match.is_started;
   const watch = button("Watch", () => { location.hash = `#/match/${match.id}/watch`; });
   item.append(what, who, seats, join, watch);
   return item;
@@ -268,7 +291,8 @@ function button(label, onClick, className = "") {
 function openMatch(matchId, intent) {
   if (live && live.matchId === matchId) return;
   closeMatch();
-  view = { match: null, state: null, you: null, ended: null, clock: null, intent };
+  view = { match: null, state: null, you: null, ended: null, clock: null, intent, out: [],
+           presence: {} };
   $("log").replaceChildren();
   $("status").textContent = "";
   live = new MatchConnection(matchId, {
@@ -278,7 +302,8 @@ function openMatch(matchId, intent) {
     },
     onSnapshot: (snapshot) => {
       Object.assign(view, { match: snapshot.match, state: snapshot.state, you: snapshot.you,
-                            clock: deadline(snapshot.clock) });
+                            clock: deadline(snapshot.clock),
+                            out: snapshot.match.seats.filter((s) => s.out).map((s) => s.seat) });
       renderMatch();
       takeSeat().catch(fail);
     },
@@ -307,7 +332,7 @@ async function takeSeat() {
   if (view.you !== null || !view.intent) return;
   const intent = view.intent;
   view.intent = null;
-  await live.command("join", { role: intent === "join" ? "challenger" : "spectator" });
+  await live.command("join", { role: intent === "join" ? "player" : "spectator" });
 }
 
 const name = (user) => (user ? user.username : "—");
@@ -318,25 +343,25 @@ function apply(event) {
   if (event.clock !== undefined) view.clock = deadline(event.clock);
   switch (event.kind) {
     case "joined":
-      if (event.role === "challenger") match.challenger = event.user;
+      if (event.seat) seatUp(event.seat, { user: event.user, ready: false });
       else match.spectators = [...match.spectators, event.user];
-      if (event.user.username === me?.username) view.you = event.role;
-      announce(`${name(event.user)} joined as ${event.role}`);
+      if (event.user.username === me?.username) view.you = event.seat || "spectator";
+      announce(`${name(event.user)} joined as ${event.seat || "spectator"}`);
       break;
     case "left":
-      if (event.role === "challenger") {
-        match.challenger = null;
-        match.is_challenger_ready = false;
-      } else {
-        match.spectators = match.spectators.filter((s) => s.id !== event.user.id);
-      }
+      if (event.seat) seatUp(event.seat, { user: null, ready: false });
+      else match.spectators = match.spectators.filter((s) => s.id !== event.user.id);
       if (event.user.username === me?.username) view.you = null;
       announce(`${name(event.user)} left`);
       break;
     case "ready":
     case "unready":
-      match.is_challenger_ready = event.kind === "ready";
+      seatUp(event.seat || "challenger", { ready: event.kind === "ready" });
       announce(`${name(event.user)} is ${event.kind === "ready" ? "ready" : "not ready"}`);
+      break;
+    case "out":
+      seatUp(event.seat, { out: true });
+      announce(`${name(event.user)} is out (${event.reason})`);
       break;
     case "started":
       match.is_started = true;
@@ -355,17 +380,17 @@ function apply(event) {
       announce(`Point to ${seatName(event.scorer)}`);
       break;
     case "disconnected":
-      setPresence(event.role, "disconnected");
+      setPresence(event.seat, "disconnected");
       announce(`${name(event.user)} lost the connection`);
       break;
     case "reconnected":
-      setPresence(event.role, "");
+      setPresence(event.seat, "");
       announce(`${name(event.user)} is back`);
       break;
     case "ended":
       view.ended = event.result;
       view.clock = null;
-      announce(`${event.result.winner} won`);
+      announce(event.result.winner ? `${event.result.winner} won` : "Draw");
       break;
     case "cancelled":
       view.ended = { cancelled: true };
@@ -378,24 +403,85 @@ function apply(event) {
 }
 
 function seatName(seat) {
-  return name(seat === "host" ? view.match.host : view.match.challenger);
+  return name(view.match.seats.find((s) => s.seat === seat)?.user);
 }
 
-function setPresence(role, text) {
-  if (role === "host" || role === "challenger") $(`${role}-state`).textContent = text;
+/** Change what the match shows of one seat; the REST fields derived from the seats follow. */
+function seatUp(seat, change) {
+  const match = view.match;
+  match.seats = match.seats.map((s) => (s.seat === seat ? { ...s, ...change } : s));
+  if (change.out) view.out = [...view.out, seat];
+  match.challenger = match.seats[1].user;
+  match.is_challenger_ready = match.seats.every((s) => s.user && s.ready);
+}
+
+function setPresence(seat, text) {
+  if (seat) view.presence[seat] = text;
+}
+
+/** Every seat with its player (or ``free``), who is ready, who is out, who is away. */
+function renderSeats(match) {
+  const scores = match.score || {};
+  $("seats").replaceChildren(...match.seats.map((seat) => {
+    const item = document.createElement("li");
+    const label = document.createElement("span");
+    label.className = "seat-name";
+    label.textContent = seat.seat;
+    const who = document.createElement("b");
+    who.textContent = seat.user ? seat.user.username : "free";
+    const notes = [];
+    if (seat.seat in scores) notes.push(String(scores[seat.seat]));
+    if (!match.is_started && seat.user && seat.seat !== "host") {
+      notes.push(seat.ready ? "ready" : "not ready");
+    }
+    if (view.out.includes(seat.seat)) notes.push("out");
+    if (view.presence[seat.seat]) notes.push(view.presence[seat.seat]);
+    const detail = document.createElement("span");
+    detail.className = "muted";
+    detail.textContent = notes.join(" · ");
+    item.dataset.out = String(view.out.includes(seat.seat));
+    item.append(label, " ", who, " ", detail);
+    return item;
+  }));
+}
+
+/** How a finished match placed everyone, with each player's elo change. */
+function renderStandings(result) {
+  const rows = result?.standings || [];
+  show("standings", rows.length > 0);
+  $("standings-rows").replaceChildren(...rows.map((entry) => {
+    const row = document.createElement("tr");
+    const change = entry.elo_after_match - entry.elo_before_match;
+    for (const text of [String(entry.place), entry.username, String(entry.score),
+                        `${change >= 0 ? "+" : ""}${change}`]) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      row.append(cell);
+    }
+    return row;
+  }));
 }
 
 function renderMatch() {
   const { match, you, ended, state } = view;
   if (!match) return;
   $("match-title").textContent = `${match.game} to ${match.target_score}`;
-  $("host-name").textContent = name(match.host);
-  $("challenger-name").textContent = name(match.challenger);
-  $("score").textContent = `${match.score.host} – ${match.score.challenger}`;
-  const playing = (you === "host" || you === "challenger") && !ended;
-  show("ready", you === "challenger" && !match.is_started && !match.is_challenger_ready && !ended);
+  const pair = match.seats.length === 2;
+  show("pair", pair);
+  if (pair) {
+    $("host-name").textContent = name(match.host);
+    $("challenger-name").textContent = name(match.challenger);
+    $("host-state").textContent = view.presence.host || "";
+    $("challenger-state").textContent = view.presence.challenger || "";
+    $("score").textContent = `${match.score.host} – ${match.score.challenger}`;
+  }
+  renderSeats(match);
+  renderStandings(ended && !ended.cancelled ? ended : null);
+  const mine = match.seats.find((s) => s.seat === you);
+  const playing = Boolean(mine) && !view.out.includes(you) && !ended;
+  show("ready", Boolean(mine) && you !== "host" && !match.is_started && !mine.ready && !ended);
   show("start", you === "host" && !match.is_started && !ended);
-  $("start").disabled = !(match.challenger && match.is_challenger_ready);
+  $("start").disabled = !match.is_challenger_ready;
   show("resign", playing && match.is_started);
   show("leave", you !== null && !ended);
   $("turn").textContent = turnText(match, state, you, ended);
@@ -421,10 +507,19 @@ function renderClock() {
 setInterval(() => { if (live) renderClock(); }, 500);
 
 function turnText(match, state, you, ended) {
-  if (ended) return ended.cancelled ? "Cancelled." : `${ended.winner} won ${ended.winner_score}–${ended.loser_score}.`;
+  if (ended) {
+    if (ended.cancelled) return "Cancelled.";
+    if (!ended.winner) return "Draw.";
+    return match.seats.length === 2 ? `${ended.winner} won ${ended.winner_score}–${ended.loser_score}.`
+      : `${ended.winner} won.`;
+  }
   if (!match.is_started) {
-    if (!match.challenger) return "Waiting for a challenger.";
-    return match.is_challenger_ready ? "The challenger is ready." : "Waiting for the challenger to be ready.";
+    const pair = match.seats.length === 2;
+    if (match.seats.some((s) => !s.user)) {
+      return pair ? "Waiting for a challenger." : "Waiting for players.";
+    }
+    if (match.is_challenger_ready) return pair ? "The challenger is ready." : "Everyone is ready.";
+    return pair ? "Waiting for the challenger to be ready." : "Waiting for everyone to be ready.";
   }
   if (match.game === "connect4" && state) {
     const mine = state.turn === you;

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 
 from actors.games.base import (
+    MAX_SEATS,
     SEATS,
     Event,
     Game,
@@ -25,6 +26,7 @@ from actors.games.base import (
     Setup,
     State,
     other,
+    seat_names,
 )
 from actors.games.connect4 import Connect4
 from actors.games.cycles import Cycles
@@ -114,5 +116,6 @@ def unregister(name: str) -> None:
 for _game in (RockPaperScissors(), Connect4(), Pong(), Cycles()):
     register(_game)
 
-__all__ = ["GAMES", "SEATS", "Event", "Game", "GameContractError", "IllegalMove", "Outcome",
-           "Player", "Seat", "Setup", "State", "check", "other", "register", "unregister"]
+__all__ = ["GAMES", "MAX_SEATS", "SEATS", "Event", "Game", "GameContractError", "IllegalMove",
+           "Outcome", "Player", "Seat", "Setup", "State", "check", "other", "register",
+           "seat_names", "unregister"]

@@ -12,8 +12,9 @@ hooks one at a time, in the order things happen:
   server restart;
 - ``admit`` accepts or refuses someone taking a seat or watching (seat
   ``None``); ``joined`` and ``left`` (before the start, or a spectator),
-  ``dropped`` (a player's socket went away) and ``returned`` (it came back)
-  let the game react;
+  ``dropped`` (a player's socket went away), ``returned`` (it came back) and
+  ``out`` (a player of a match of three or more resigned, forfeited or ran
+  out of time, and plays no more) let the game react;
 - ``apply`` takes a player's input; ``tick`` advances a realtime game by one
   fixed step of ``dt`` seconds;
 - ``view`` says what one viewer may see; ``standings`` says when the match is
@@ -39,6 +40,14 @@ Seat = str
 #: The seats of a match of two.
 SEATS: tuple[Seat, Seat] = ("host", "challenger")
 State = dict[str, Any]
+#: The most seats a match may have.
+MAX_SEATS = 16
+
+
+def seat_names(count: int) -> tuple[Seat, ...]:
+    """The seats of a match of ``count`` players, in order: ``host``,
+    ``challenger``, then ``p3`` … ``p16``."""
+    return (*SEATS, *(f"p{n}" for n in range(3, count + 1)))[:count]
 
 
 class Setup(NamedTuple):
@@ -101,7 +110,7 @@ class Game:
     """
 
     name: ClassVar[str] = ""
-    #: Seats a match may have (only two are played as yet).
+    #: Seats a match may have (``players`` at creation), and the default.
     min_players: ClassVar[int] = 2
     max_players: ClassVar[int] = 2
     default_players: ClassVar[int | None] = None
@@ -164,6 +173,13 @@ class Game:
 
     def returned(self, state: State, seat: Seat) -> Outcome:
         """A dropped player is back."""
+        return state, []
+
+    def out(self, state: State, seat: Seat, reason: str) -> Outcome:
+        """In a match of three or more, ``seat`` went out (``reason``:
+        ``"resign"`` or ``"forfeit"``): it plays no more (the actor refuses its
+        moves) and the match goes on while two seats or more are still in.
+        Never called in a match of two, which such a player loses at once."""
         return state, []
 
     # -- play -------------------------------------------------------------------------

@@ -59,19 +59,28 @@ class Cycles(Game):
         return self.new_round(state)
 
     def new_round(self, state: State) -> State:
-        size, seats = state["size"], state["seats"]
+        size, seats, out = state["size"], state["seats"], state.get("out", [])
         grid = [EMPTY] * (size * size)
         cycles = {}
         for index, (seat, (x, y, facing)) in enumerate(zip(seats, starts(size, len(seats)),
                                                            strict=False)):
-            grid[cell(size, x, y)] = str(index)
-            cycles[seat] = {"x": x, "y": y, "dir": facing, "next": facing, "riding": True}
+            riding = seat not in out
+            if riding:
+                grid[cell(size, x, y)] = str(index)
+            cycles[seat] = {"x": x, "y": y, "dir": facing, "next": facing, "riding": riding}
         return {**state, "round": state["round"] + 1, "grid": "".join(grid), "cycles": cycles,
                 "start_in": round(START_DELAY * (self.tick_rate or 10))}
 
     def restored(self, state: State) -> State:
         """After a restart the round in play waits out a fresh start delay."""
         return {**state, "start_in": round(START_DELAY * (self.tick_rate or 10))}
+
+    def out(self, state: State, seat: Seat, reason: str) -> Outcome:
+        """A rider who went out stops where they are and rides no more rounds;
+        the next tick ends the round if one rider is left."""
+        cycle = state["cycles"][seat]
+        return {**state, "out": [*state.get("out", []), seat],
+                "cycles": {**state["cycles"], seat: {**cycle, "riding": False}}}, []
 
     def apply(self, state: State, seat: Seat, move: Any) -> Outcome:
         turn = move.get("turn") if isinstance(move, dict) else None
@@ -112,7 +121,7 @@ class Cycles(Game):
         state = {**state, "grid": "".join(grid), "cycles": cycles}
         events = [Event("crashed", {"seat": seat}) for seat in crashed]
         riding = [seat for seat in seats if cycles[seat]["riding"]]
-        if crashed and len(riding) <= 1:
+        if len(riding) <= 1:
             winner = riding[0] if riding else None
             score = dict(state["score"])
             if winner is not None:

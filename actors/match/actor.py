@@ -31,8 +31,8 @@ from typing import Any
 from actors.games import IllegalMove
 from actors.match import wire
 from actors.match.core import Batch, MatchCore
-from actors.match.document import MatchDoc
-from actors.match.ending import Ending, defeat
+from actors.match.document import MatchDoc, still_in
+from actors.match.ending import Ending
 from actors.match.host import Host
 from actors.match.messages import (
     FAILED,
@@ -279,14 +279,17 @@ class MatchActor(MatchCore):
             await self.turn_over()
 
     async def turn_over(self) -> None:
-        """The turn clock ran out: whoever owes a move forfeits (both: cancelled)."""
+        """The turn clock ran out: whoever owes a move forfeits (loses a match
+        of two, goes out of a larger one); if every player still in owes, the
+        match is cancelled."""
         if not self.doc["is_started"] or not self.turn_clock.run_out():
             return
-        owing = self.game.owing(self.doc["state"])
-        if len(owing) == 2:
+        playing = still_in(self.doc)
+        owing = [seat for seat in self.game.owing(self.doc["state"]) if seat in playing]
+        if owing and len(set(owing)) == len(playing):
             await self.ending.cancel(self.draft())
         elif owing:
-            await self.ending.end(self.draft(), defeat(self.doc, owing[0]), "forfeit")
+            await self.ending.lose(self.draft(), owing, "forfeit")
 
 
 #: The one dispatch, by message type (class-wide: an actor holds no table of

@@ -25,11 +25,11 @@ from actors.games import GAMES, Event, Game, Outcome, Seat
 from actors.match import wire
 from actors.match.claims import Claims
 from actors.match.clocks import Timers, TurnClock
-from actors.match.document import MatchDoc, players_of
+from actors.match.document import MatchDoc, players_of, seats_of
 from actors.match.host import Host
 from actors.match.messages import Message, Socket, Stop
 from actors.match.replay import Replay
-from actors.match.roster import PLAYER_SEATS, Roster
+from actors.match.roster import Roster
 from actors.ticker import Tickable
 
 
@@ -131,8 +131,8 @@ class MatchCore:
 
     @property
     def matchmade(self) -> bool:
-        """Made by the matchmaker: both players seated from the start, which
-        happens by itself once both are attached."""
+        """Made by the matchmaker: every player seated from the creation; the
+        start happens by itself once all are attached."""
         return bool(self.doc.get("matchmade"))
 
     @property
@@ -255,9 +255,12 @@ class MatchCore:
             self.turn_clock.restart(shown=started or self.doc["is_started"])
 
     def snapshot(self, user_id: str) -> bytes:
-        return wire.snapshot(self.doc["seq"], self.role_of(user_id), self.representation(),
-                             self.game.view(self.doc["state"], self.seat_of(user_id)),
-                             self.clock())
+        """What an attaching socket gets first; ``you``: the user's seat,
+        ``"spectator"`` or ``None``."""
+        seat = self.seat_of(user_id)
+        you = seat or self.role_of(user_id)
+        return wire.snapshot(self.doc["seq"], you, self.representation(),
+                             self.game.view(self.doc["state"], seat), self.clock())
 
     # -- the transaction -------------------------------------------------------------
 
@@ -311,7 +314,8 @@ class MatchCore:
         clock = self.clock() if self.turn_clock.changed else None
         self.turn_clock.changed = False
         views: dict[Seat | None, list[bytes]] = {}
-        for viewer in (None, *PLAYER_SEATS):
+        public = self.game.public_view and all(event.to is None for event in events)
+        for viewer in (None,) if public else (None, *seats_of(doc)):
             state = self.game.view(doc["state"], viewer)
             views[viewer] = [
                 wire.event(first_seq + n, event.kind,
@@ -319,12 +323,10 @@ class MatchCore:
                            state, clock)
                 for n, event in enumerate(events)
             ]
-        host_id, challenger_id = self.doc["host_id"], self.doc["challenger_id"]
-        public = views[None]
+        seat_of = self.roster.seat_map(self.doc).get
+        everyone = views[None]
         for user_id, socket in list(self.sockets.items()):
-            texts = (views["host"] if user_id == host_id
-                     else views["challenger"] if user_id == challenger_id else public)
-            for text in texts:
+            for text in views.get(seat_of(user_id), everyone):
                 socket.send(text)
         self.metrics.frames_out += len(events) * len(self.sockets)
         if self.replay is not None and not self.replay.record(first_seq, views):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
+from actors.games import Seat, seat_names
 from store.matches import match_key
 from store.timestamps import now
 
@@ -22,14 +23,20 @@ class MatchDoc(TypedDict):
     id: int
     game: str
     target_score: int
+    #: The host's id, which is also ``seat_ids[0]`` (it never changes).
     host_id: str
-    challenger_id: str | None
+    #: Who sits in each seat, in the order of ``seat_names`` (``None``: free);
+    #: as many as the match has seats, fixed at creation.
+    seat_ids: list[str | None]
+    #: Whether each seat's player is ready (the host always is).
+    ready: list[bool]
     spectator_ids: list[str]
     creation_timestamp: str
     start_timestamp: str | None
     is_started: bool
-    is_challenger_ready: bool
-    #: Made by the matchmaker: both players seated, it starts by itself.
+    #: The seats that went out (matches of three or more), first out first.
+    out: NotRequired[list[Seat]]
+    #: Made by the matchmaker: every player seated, it starts by itself.
     matchmade: NotRequired[bool]
     state: dict[str, Any]
     #: The game's options for this match, checked and completed (``actors.games.options``).
@@ -45,20 +52,46 @@ class MatchDoc(TypedDict):
     result: NotRequired[dict[str, Any]]
 
 
-def new_match(match_id: int, game: str, target_score: int, host_id: str,
-              challenger_id: str | None, state: dict[str, Any], owner: str,
-              options: dict[str, Any] | None = None) -> MatchDoc:
-    """A match just created: by a host alone, or by the matchmaker with its
-    challenger seated and ready."""
+def new_match(match_id: int, game: str, target_score: int, seat_ids: list[str | None],
+              state: dict[str, Any], owner: str, options: dict[str, Any] | None = None,
+              *, matchmade: bool = False) -> MatchDoc:
+    """A match just created: by a host alone (``seat_ids``: the host, then a
+    free seat each), or by the matchmaker with every seat taken and ready."""
+    assert seat_ids[0] is not None, "the host sits in the first seat"
     return {
         "_id": match_key(match_id), "id": match_id, "game": game,
-        "target_score": target_score, "host_id": host_id, "challenger_id": challenger_id,
+        "target_score": target_score, "host_id": seat_ids[0], "seat_ids": seat_ids,
+        "ready": [True, *(matchmade for _ in seat_ids[1:])],
         "spectator_ids": [], "creation_timestamp": now(), "start_timestamp": None,
-        "is_started": False, "is_challenger_ready": challenger_id is not None,
-        "matchmade": challenger_id is not None, "state": state, "options": options or {},
-        "seq": 0,
-        "phase": "live", "owner": owner,
+        "is_started": False, "matchmade": matchmade, "state": state,
+        "options": options or {}, "seq": 0, "phase": "live", "owner": owner,
     }
+
+
+def seats_of(doc: MatchDoc) -> tuple[Seat, ...]:
+    """The match's seats, in order."""
+    return seat_names(len(doc["seat_ids"]))
+
+
+def seated(doc: MatchDoc) -> dict[Seat, str]:
+    """The seated players' ids, by seat, in seat order."""
+    return {seat: user_id for seat, user_id in zip(seats_of(doc), doc["seat_ids"], strict=True)
+            if user_id is not None}
+
+
+def still_in(doc: MatchDoc) -> dict[Seat, str]:
+    """The seated players who have not gone out, by seat."""
+    out = doc.get("out") or ()
+    return {seat: user_id for seat, user_id in seated(doc).items() if seat not in out}
+
+
+def is_full(doc: MatchDoc) -> bool:
+    return None not in doc["seat_ids"]
+
+
+def all_ready(doc: MatchDoc) -> bool:
+    """Every seat taken and every player ready: the host may start."""
+    return is_full(doc) and all(doc["ready"])
 
 
 def phase_of(doc: MatchDoc) -> Phase:
@@ -68,9 +101,16 @@ def phase_of(doc: MatchDoc) -> Phase:
 
 def players_of(doc: MatchDoc) -> list[str]:
     """The ids of everyone in the match: the players, then the spectators."""
-    return [doc["host_id"], *filter(None, [doc["challenger_id"]]), *doc["spectator_ids"]]
+    return [*filter(None, doc["seat_ids"]), *doc["spectator_ids"]]
 
 
 def stored(raw: dict[str, Any]) -> MatchDoc:
-    """A match document read back from ``ongoing_matches`` or the journal."""
+    """A match document read back from ``ongoing_matches`` or the journal;
+    one stored before matches had more than two seats is brought up to date."""
+    if "seat_ids" not in raw:
+        upgraded = {key: value for key, value in raw.items()
+                    if key not in ("challenger_id", "is_challenger_ready")}
+        upgraded["seat_ids"] = [raw["host_id"], raw.get("challenger_id")]
+        upgraded["ready"] = [True, bool(raw.get("is_challenger_ready"))]
+        raw = upgraded
     return cast(MatchDoc, raw)

@@ -18,7 +18,7 @@ from typing import Any
 from actors.games import Event, Game, Seat
 from actors.match import elo
 from actors.match.core import Draft, MatchCore
-from actors.match.document import MatchDoc, players_of
+from actors.match.document import MatchDoc, players_of, seated, still_in
 from actors.match.host import MatchStore
 from actors.match.messages import CommandError
 from store.timestamps import now
@@ -34,16 +34,19 @@ def fault_point(step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def seats_of(doc: MatchDoc) -> dict[Seat, str]:
-    """The match's seated players' ids, by seat."""
-    return {seat: user_id for seat, user_id in (("host", doc["host_id"]),
-                                                 ("challenger", doc["challenger_id"]))
-            if user_id is not None}
-
-
 def defeat(doc: MatchDoc, loser: Seat) -> list[list[Seat]]:
     """The standings when ``loser`` resigns or forfeits a match of two."""
-    return [[seat for seat in seats_of(doc) if seat != loser], [loser]]
+    return [[seat for seat in seated(doc) if seat != loser], [loser]]
+
+
+def with_the_out(standings: list[list[Seat]], out: list[Seat]) -> list[list[Seat]]:
+    """The final standings of a match some seats went out of: the game's
+    standings of the seats still in, then those that went out, the last to go
+    out placing highest."""
+    if not out:
+        return standings
+    kept = [[seat for seat in place if seat not in out] for place in standings]
+    return [place for place in kept if place] + [[seat] for seat in reversed(out)]
 
 
 def decide_result(doc: MatchDoc, users: dict[str, dict[str, Any]], rules: Game,
@@ -53,7 +56,7 @@ def decide_result(doc: MatchDoc, users: dict[str, dict[str, Any]], rules: Game,
     alone in first place and ``loser`` the one alone in last, each ``None``
     when that place is shared (a draw).  Standings that do not name every
     seat of the match once raise ``ValueError`` (a bug in the game)."""
-    seats = seats_of(doc)
+    seats = seated(doc)
     named = [seat for place in standings for seat in place]
     if sorted(named) != sorted(seats) or any(not place for place in standings):
         raise ValueError(f"standings {standings!r} do not place the seats {sorted(seats)}")
@@ -118,7 +121,7 @@ async def finish_cancelling(store: MatchStore, doc: MatchDoc) -> None:
 async def remove_tickets(store: MatchStore, doc: MatchDoc) -> None:
     """A matchmade match's players' tickets go with it."""
     if doc.get("matchmade"):
-        for user_id in filter(None, (doc["host_id"], doc["challenger_id"])):
+        for user_id in seated(doc).values():
             await store.tickets.remove_for_match(user_id, int(doc["id"]))
 
 
@@ -133,6 +136,7 @@ class Ending:
     async def end(self, draft: Draft, standings: list[list[Seat]], reason: str) -> int:
         """Decide the result, store the decision, then finish it; the last seq."""
         core = self.core
+        standings = with_the_out(standings, draft.doc.get("out") or [])
         try:
             result = decide_result(draft.doc, core.users, core.game, standings, reason,
                                    core.config.elo_k)
@@ -147,6 +151,44 @@ class Ending:
         await core.claims.settle(core.emit)
         draft.events.append(Event("ended", {"result": completed_view(result)}))
         return self.close_out(draft)
+
+    async def lose(self, draft: Draft, seats: list[Seat], reason: str) -> int:
+        """``seats`` resigned, forfeited or ran out of time (``reason``).  In a
+        match of two the other player wins at once.  In a match of three or
+        more each goes *out* (``out``, an ``out`` event; it plays no more) and
+        the match goes on, unless one seat is left in or the rules say it is
+        over; the last seq."""
+        core = self.core
+        if len(draft.doc["seat_ids"]) == 2:
+            return await self.end(draft, defeat(draft.doc, seats[0]), reason)
+        if not any(seat in still_in(draft.doc) for seat in seats):
+            return core.doc["seq"]  # out already
+        turn_before = core.game.turn_number(draft.doc["state"])
+        for seat in seats:
+            user_id = still_in(draft.doc).get(seat)
+            if user_id is None:
+                continue
+            draft.doc["out"] = [*(draft.doc.get("out") or []), seat]
+            draft.events.append(Event("out", {"seat": seat, "user": core.member_view(user_id),
+                                              "reason": reason}))
+            try:
+                draft.play(core.game.out(draft.doc["state"], seat, reason))
+            except Exception:
+                return await self.game_failed("out")
+        left = list(still_in(draft.doc))
+        if not left:
+            return await self.cancel(draft)
+        if len(left) == 1:
+            return await self.end(draft, [left], reason)
+        try:
+            standings = core.game.standings(draft.doc["state"])
+        except Exception:
+            return await self.game_failed("standings")
+        if standings is not None:
+            return await self.end(draft, standings, "score")
+        if core.game.turn_number(draft.doc["state"]) != turn_before:
+            core.restart_turn_clock()
+        return await core.commit(draft)
 
     async def game_failed(self, hook: str) -> int:
         """The game's ``hook`` raised where no sender can be told (a tick, the

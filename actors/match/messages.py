@@ -115,7 +115,8 @@ class Frame(Message):
         user_id = self.socket.user_id
         return kind == "leave" and user_id is not None and (
             user_id in doc["spectator_ids"]
-            or (user_id == doc["challenger_id"] and not doc["is_started"]
+            or (user_id != doc["host_id"] and user_id in doc["seat_ids"]
+                and not doc["is_started"]
                 and not doc.get("matchmade")))
 
     def refuse(self, error: CommandError, emit: Emit) -> None:

@@ -6,9 +6,9 @@ from typing import Any
 
 from actors.games import Event, Seat
 from actors.match.core import MatchCore
-from actors.match.ending import Ending, defeat
+from actors.match.document import all_ready, seated
+from actors.match.ending import Ending
 from actors.match.messages import CommandError, Socket
-from actors.match.roster import PLAYER_SEATS
 from store.timestamps import now
 
 
@@ -26,10 +26,14 @@ class Play:
         return role
 
     def require_seat(self, user_id: str) -> Seat:
-        """The user's seat; ``forbidden`` for anyone but a player."""
-        self.require_role(user_id, *PLAYER_SEATS)
-        seat = self.core.seat_of(user_id)
-        assert seat is not None
+        """The user's seat; ``forbidden`` for anyone but a player still in."""
+        core = self.core
+        seat = core.seat_of(user_id)
+        if seat is None:
+            raise CommandError("forbidden", f"Your role ({core.role_of(user_id)}) "
+                                            "may not send that.")
+        if seat in (core.doc.get("out") or ()):
+            raise CommandError("forbidden", "You are out of this match.")
         return seat
 
     def require_not_started(self) -> None:
@@ -41,31 +45,36 @@ class Play:
             raise CommandError("not_started", "The match has not started.")
 
     async def ready(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
-        """``ready`` or ``unready``: the challenger says whether to start."""
+        """``ready`` or ``unready``: a player other than the host says whether to start."""
         core = self.core
         self.require_role(user_id, "challenger")
         self.require_not_started()
         draft = core.draft()
-        draft.doc["is_challenger_ready"] = frame["type"] == "ready"
-        draft.events.append(Event(frame["type"], {"user": core.member_view(user_id)}))
+        seat = self.require_seat(user_id)
+        index = draft.doc["seat_ids"].index(user_id)
+        draft.doc["ready"] = [*draft.doc["ready"]]
+        draft.doc["ready"][index] = frame["type"] == "ready"
+        draft.events.append(Event(frame["type"], {"user": core.member_view(user_id),
+                                                  "seat": seat}))
         seq = await core.commit(draft)
         return await self.start_when_seated() or seq
 
     async def start(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
         self.require_role(user_id, "host")
         self.require_not_started()
-        doc = self.core.doc
-        if doc["challenger_id"] is None or not doc["is_challenger_ready"]:
-            raise CommandError("not_ready", "The challenger must be present and ready.")
+        if not all_ready(self.core.doc):
+            raise CommandError("not_ready", "Every seat must be taken and every player ready."
+                               if len(self.core.doc["seat_ids"]) > 2
+                               else "The challenger must be present and ready.")
         return await self.begin()
 
     async def start_when_seated(self) -> int | None:
-        """Start a matchmade match once both players are attached and the
-        challenger is ready; the ``started`` event's seq if it did."""
+        """Start a matchmade match once every player is attached and ready;
+        the ``started`` event's seq if it did."""
         core, doc = self.core, self.core.doc
         if (core.matchmade and not doc["is_started"] and not core.finished
-                and doc["is_challenger_ready"] and doc["host_id"] in core.sockets
-                and doc["challenger_id"] in core.sockets):
+                and all_ready(doc) and all(user_id in core.sockets
+                                           for user_id in seated(doc).values())):
             return await self.begin()
         return None
 
@@ -110,4 +119,4 @@ class Play:
     async def resign(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int:
         seat = self.require_seat(user_id)
         self.require_started()
-        return await self.ending.end(self.core.draft(), defeat(self.core.doc, seat), "resign")
+        return await self.ending.lose(self.core.draft(), [seat], "resign")

@@ -33,5 +33,6 @@ class Replay:
         are all here; ``None`` if some are not (the socket gets a snapshot)."""
         if after < self.after:
             return None
-        return [text for first, views in self.sent for n, text in enumerate(views[seat])
+        return [text for first, views in self.sent
+                for n, text in enumerate(views.get(seat, views[None]))
                 if first + n > after]

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.games import Seat, State
-from actors.match.document import MatchDoc
+from actors.match.document import MatchDoc, all_ready, seats_of
 from store.views import user_view
 
+#: A role as the REST API codes it: every player but the host is a challenger.
 ROLE_CODES = {"host": "H", "challenger": "C", "spectator": "S"}
-PLAYER_SEATS: tuple[Seat, Seat] = ("host", "challenger")
 
 
 class Roster:
@@ -22,7 +22,7 @@ class Roster:
     is the same object (a command replaces the list, never changes it).
     """
 
-    __slots__ = ('_spectators', '_views', 'match_id', 'score', 'users')
+    __slots__ = ('_seats', '_spectators', '_views', 'match_id', 'score', 'users')
 
     def __init__(self, match_id: int, score: Callable[[State], dict[str, int]],
                  users: dict[str, dict[str, Any]]) -> None:
@@ -32,26 +32,33 @@ class Roster:
         self.score = score
         self.users = users
         self._spectators: tuple[list[str] | None, frozenset[str]] = (None, frozenset())
+        #: The seats by player id, kept while ``seat_ids`` is the same list.
+        self._seats: tuple[list[str | None] | None, dict[str, Seat]] = (None, {})
         #: user id -> (the user document it was made from, role, view)
         self._views: dict[str, tuple[dict[str, Any], str | None, dict[str, Any]]] = {}
 
     def role_of(self, doc: MatchDoc, user_id: str) -> str | None:
+        """``host``, ``challenger`` (any other player), ``spectator`` or ``None``."""
         if user_id == doc["host_id"]:
             return "host"
-        if user_id == doc["challenger_id"]:
+        if user_id in self.seat_map(doc):
             return "challenger"
         if user_id in self.spectator_set(doc["spectator_ids"]):
             return "spectator"
         return None
 
-    @staticmethod
-    def seat_of(doc: MatchDoc, user_id: str) -> Seat | None:
-        """The user's seat, if they are a player (no list to search)."""
-        if user_id == doc["host_id"]:
-            return "host"
-        if user_id == doc["challenger_id"]:
-            return "challenger"
-        return None
+    def seat_of(self, doc: MatchDoc, user_id: str) -> Seat | None:
+        """The user's seat, if they are a player."""
+        return self.seat_map(doc).get(user_id)
+
+    def seat_map(self, doc: MatchDoc) -> dict[str, Seat]:
+        """The players' seats by user id (a command replaces ``seat_ids``,
+        never changes it, so the map is kept while the list is the same)."""
+        ids = doc["seat_ids"]
+        if self._seats[0] is not ids:
+            self._seats = (ids, {user_id: seat for seat, user_id
+                                 in zip(seats_of(doc), ids, strict=True) if user_id is not None})
+        return self._seats[1]
 
     def spectator_set(self, ids: list[str]) -> frozenset[str]:
         if self._spectators[0] is not ids:
@@ -81,17 +88,21 @@ class Roster:
 
     def representation(self, doc: MatchDoc) -> dict[str, Any]:
         """The match as ``GET /api/matches/{id}/`` shows it."""
+        out = doc.get("out") or ()
         return {
             "id": self.match_id,
             "game": doc["game"],
             "target_score": doc["target_score"],
             "host": self.member_view(doc, doc["host_id"]),
-            "challenger": self.member_view(doc, doc["challenger_id"]),
+            "challenger": self.member_view(doc, doc["seat_ids"][1]),
+            "seats": [{"seat": seat, "user": self.member_view(doc, user_id), "ready": ready,
+                       "out": seat in out} for seat, user_id, ready
+                      in zip(seats_of(doc), doc["seat_ids"], doc["ready"], strict=True)],
             "spectators": [self.member_view(doc, s, "spectator") for s in doc["spectator_ids"]],
             "creation_timestamp": doc["creation_timestamp"],
             "start_timestamp": doc["start_timestamp"],
             "is_started": doc["is_started"],
-            "is_challenger_ready": doc["is_challenger_ready"],
+            "is_challenger_ready": all_ready(doc),
             "score": self.score(doc["state"]),
             "options": doc.get("options", {}),
         }

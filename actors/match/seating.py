@@ -13,7 +13,8 @@ from typing import Any
 from actors.games import Event, Player, Seat
 from actors.match import wire
 from actors.match.core import Draft, MatchCore
-from actors.match.ending import Ending, defeat
+from actors.match.document import seats_of
+from actors.match.ending import Ending
 from actors.match.messages import Attach, Claimed, CommandError, Detach, Frame, Socket
 from actors.match.play import Play
 
@@ -84,9 +85,11 @@ class Seating:
         match is cancelled)."""
         core = self.core
         draft = core.draft()
-        draft.events.append(Event(kind, {"user": core.member_view(user_id), "role": role}))
         seat = core.seat_of(user_id)
-        if seat is not None and core.doc["is_started"]:
+        draft.events.append(Event(kind, {"user": core.member_view(user_id), "role": role,
+                                         "seat": seat}))
+        if seat is not None and core.doc["is_started"] and seat not in (core.doc.get("out")
+                                                                         or ()):
             hook = core.game.returned if kind == "reconnected" else core.game.dropped
             try:
                 draft.play(hook(draft.doc["state"], seat))
@@ -103,7 +106,7 @@ class Seating:
         role = core.role_of(user_id)
         seat = core.seat_of(user_id)
         if seat is not None and core.doc["is_started"]:
-            await self.ending.end(core.draft(), defeat(core.doc, seat), "forfeit")
+            await self.ending.lose(core.draft(), [seat], "forfeit")
         elif role == "spectator" or (role == "challenger" and not core.matchmade):
             await self.let_go(user_id, role)
         # a host before the start: the idle timeout decides (a matchmade match's
@@ -116,24 +119,44 @@ class Seating:
         user = self.core.users[user_id]
         return Player(str(user["username"]), int(user["elo"]))
 
-    def check_seat_free(self, role: str) -> None:
+    def free_seat(self, frame: dict[str, Any]) -> Seat | None:
+        """The seat a ``join`` takes: the one it names, or the first free one
+        after the host's (``None``: to watch).  ``match_full`` if that seat is
+        taken or none is free; ``bad_message`` for a seat the match lacks."""
+        if frame["role"] == "spectator":
+            return None
         doc = self.core.doc
-        if role == "challenger":
-            if doc["is_started"]:
-                raise CommandError("already_started", "The match has started.")
-            if doc["challenger_id"] is not None:
-                raise CommandError("match_full", "The match already has a challenger.")
+        if doc["is_started"]:
+            raise CommandError("already_started", "The match has started.")
+        seats, wanted = seats_of(doc), frame.get("seat")
+        if isinstance(wanted, str):
+            if wanted not in seats[1:]:
+                raise CommandError("bad_message", f"This match's seats to join are: "
+                                                  f"{', '.join(seats[1:])}.")
+            if doc["seat_ids"][seats.index(wanted)] is not None:
+                raise CommandError("match_full", f"The seat {wanted} is taken.")
+            return wanted
+        for seat, user_id in zip(seats, doc["seat_ids"], strict=True):
+            if user_id is None:
+                return seat
+        raise CommandError("match_full", "The match already has a challenger."
+                           if len(seats) == 2 else "Every seat of the match is taken.")
 
     async def join(self, user_id: str, frame: dict[str, Any], socket: Socket) -> int | None:
         core = self.core
         role = frame.get("role")
-        if role not in ("challenger", "spectator"):
-            raise CommandError("bad_message", 'join needs "role": "challenger" or "spectator".')
+        if role == "player":
+            frame = {**frame, "role": "challenger"}
+        elif role not in ("challenger", "spectator"):
+            raise CommandError("bad_message",
+                               'join needs "role": "challenger" (or "player") or "spectator".')
+        if "seat" in frame and not isinstance(frame["seat"], str):
+            raise CommandError("bad_message", '"seat" is the name of a seat, e.g. "p3".')
         if core.role_of(user_id) is not None:
             raise CommandError("already_in_match", "You are already in this match.")
-        self.check_seat_free(role)
-        core.game.admit(core.doc["state"], seat_for(role), self.player(user_id))
-        core.claims.claim(socket, frame, user_id, role)
+        seat = self.free_seat(frame)
+        core.game.admit(core.doc["state"], seat, self.player(user_id))
+        core.claims.claim(socket, frame, user_id, frame["role"])
         return None  # answered when the claim comes back (``claimed``)
 
     async def claimed(self, message: Claimed) -> list[Frame]:
@@ -161,7 +184,7 @@ class Seating:
                 raise CommandError("gone", "")  # the socket left while the claim was made
             if core.role_of(user_id) is not None:
                 raise CommandError("already_in_match", "You are already in this match.")
-            self.check_seat_free(role)  # the seat may have gone meanwhile
+            seat = self.free_seat(frame)  # the seat may have gone meanwhile
         except CommandError as error:
             core.claims.release(user_id)
             if error.code != "gone":
@@ -170,14 +193,17 @@ class Seating:
         core.users[user_id] = user
         draft = core.draft()
         draft.claimed.append(user_id)
-        if role == "challenger":
-            draft.doc["challenger_id"] = user_id
-            draft.doc["is_challenger_ready"] = False
+        if seat is not None:
+            index = seats_of(draft.doc).index(seat)
+            draft.doc["seat_ids"] = [*draft.doc["seat_ids"]]
+            draft.doc["seat_ids"][index] = user_id
+            draft.doc["ready"] = [*draft.doc["ready"]]
+            draft.doc["ready"][index] = False
         else:
             draft.doc["spectator_ids"] = [*draft.doc["spectator_ids"], user_id]
         draft.events.append(Event("joined", {"user": core.member_view(user_id, draft.doc),
-                                             "role": role}))
-        draft.play(core.game.joined(draft.doc["state"], seat_for(role), self.player(user_id)))
+                                             "role": role, "seat": seat}))
+        draft.play(core.game.joined(draft.doc["state"], seat, self.player(user_id)))
         seq = await core.commit(draft)
         core.emit(socket, wire.ack(frame.get("id"), seq))
 
@@ -190,7 +216,9 @@ class Seating:
         if role is None:
             return core.doc["seq"]
         if core.doc["is_started"] and seat is not None:
-            return await self.ending.end(core.draft(), defeat(core.doc, seat), "resign")
+            if seat in (core.doc.get("out") or ()):
+                return core.doc["seq"]  # out already: released with the others at the end
+            return await self.ending.lose(core.draft(), [seat], "resign")
         if role == "host" or (role == "challenger" and core.matchmade):
             return await self.ending.cancel(core.draft())  # a matchmade pair plays or nothing
         # acked once the user is free again, so a client may act on the ack at once
@@ -204,13 +232,18 @@ class Seating:
         it, is acked on ``socket`` once the user is released."""
         core = self.core
         draft = core.draft()
-        draft.events.append(Event("left", {"user": core.member_view(user_id), "role": role}))
-        draft.play(core.game.left(draft.doc["state"], seat_for(role), self.player(user_id)))
-        if role == "spectator":
+        seat = core.seat_of(user_id)
+        draft.events.append(Event("left", {"user": core.member_view(user_id), "role": role,
+                                           "seat": seat}))
+        draft.play(core.game.left(draft.doc["state"], seat, self.player(user_id)))
+        if seat is None:
             draft.doc["spectator_ids"] = [s for s in draft.doc["spectator_ids"] if s != user_id]
         else:
-            draft.doc["challenger_id"] = None
-            draft.doc["is_challenger_ready"] = False
+            index = seats_of(draft.doc).index(seat)
+            draft.doc["seat_ids"] = [*draft.doc["seat_ids"]]
+            draft.doc["seat_ids"][index] = None
+            draft.doc["ready"] = [*draft.doc["ready"]]
+            draft.doc["ready"][index] = False
         core.disconnected.discard(user_id)
         core.timers.clear("grace", user_id)
         seq = await core.commit(draft)
@@ -229,7 +262,3 @@ class Seating:
             core.batch.releases.append((user_id, done))
         return seq
 
-
-def seat_for(role: str) -> Seat | None:
-    """The seat a ``join`` or a leave concerns: ``None`` for a spectator."""
-    return None if role == "spectator" else role

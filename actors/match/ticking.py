@@ -5,6 +5,7 @@ from __future__ import annotations
 from actors.games import Seat
 from actors.match import wire
 from actors.match.core import MatchCore
+from actors.match.document import still_in
 from actors.match.ending import Ending
 from actors.match.messages import Tick
 
@@ -65,11 +66,15 @@ class Ticking:
 
     def in_play(self) -> bool:
         """Started, not over, and (a game that pauses while a player is away)
-        both players attached: the simulation runs."""
+        every player still in attached: the simulation runs."""
         core, doc = self.core, self.core.doc
-        return (doc["is_started"] and not core.finished
-                and (not core.game.pause_when_away
-                     or (doc["host_id"] in core.sockets and doc["challenger_id"] in core.sockets)))
+        if not doc["is_started"] or core.finished:
+            return False
+        if not core.game.pause_when_away:
+            return True
+        sockets = core.sockets
+        players = still_in(doc).values() if doc.get("out") else doc["seat_ids"]
+        return all(user_id in sockets for user_id in players)
 
     def send_due_state(self) -> None:
         """The state frame of this tick, if one is due at ``send_rate``."""

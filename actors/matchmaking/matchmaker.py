@@ -36,7 +36,7 @@ import time
 from typing import Any
 
 from actors.match.ending import fault_point
-from actors.matchmaking.pairing import Waiting, Windows, pairs
+from actors.matchmaking.pairing import Waiting, Windows, groups
 from actors.metrics import MatchmakingMetrics
 from actors.registry import AlreadyInMatch, GameSetupFailed, Registry
 from store.tickets import FEED_PAGE, MATCHED, WAITING, Ticket
@@ -181,26 +181,26 @@ class Matchmaker:
     # -- a round ----------------------------------------------------------------------
 
     async def round(self) -> int:
-        """Pair what can be paired now; how many pairs were made."""
+        """Group what can be grouped now; how many matches were made."""
         started = time.perf_counter()
         await self.refresh()
         at = time.time()
         queue = dict(self.queue)
-        chosen = pairs((view for _, view in queue.values()), self.windows, at)
+        chosen = groups((view for _, view in queue.values()), self.windows, at)
         slots = asyncio.Semaphore(SETTLING)
 
-        async def settle(host: Waiting, challenger: Waiting) -> set[str]:
+        async def settle(group: tuple[Waiting, ...]) -> set[str]:
             async with slots:
-                return await self.settle(queue[host.key][0], queue[challenger.key][0], at)
+                return await self.settle([queue[t.key][0] for t in group], at)
 
-        results = await asyncio.gather(*(settle(*pair) for pair in chosen),
+        results = await asyncio.gather(*(settle(group) for group in chosen),
                                        return_exceptions=True)
         made = 0
-        for (host, challenger), result in zip(chosen, results, strict=True):
+        for group, result in zip(chosen, results, strict=True):
             if isinstance(result, BaseException):
-                log.error("settling a pair failed", exc_info=result)
+                log.error("settling a match failed", exc_info=result)
                 continue
-            made += result == {host.key, challenger.key}
+            made += result == {t.key for t in group}
             for user_id in result:
                 if self.queue.get(user_id, (None,))[0] is queue[user_id][0]:
                     del self.queue[user_id]  # (not queued again meanwhile)
@@ -209,46 +209,52 @@ class Matchmaker:
         self.metrics.round_seconds += time.perf_counter() - started
         return made
 
-    async def settle(self, host: Ticket, challenger: Ticket, at: float) -> set[str]:
-        """Make the match of one pair, or give back what was taken.  Returns the
-        users whose tickets leave the queue: both when the match was made."""
+    async def settle(self, group: list[Ticket], at: float) -> set[str]:
+        """Make the match of one group (the first ticket hosts), or give back
+        what was taken.  Returns the users whose tickets leave the queue:
+        all of them when the match was made."""
         tickets = self.store.tickets
+        everyone = {ticket["_id"] for ticket in group}
         match_id = await self.store.counters.next("matches")
-        if not await tickets.reserve(host, match_id):
-            return {host["_id"]}
-        if not await tickets.reserve(challenger, match_id):
-            await tickets.unreserve(host["_id"], match_id)
-            return {challenger["_id"]}
+        reserved: list[Ticket] = []
+        for ticket in group:
+            if not await tickets.reserve(ticket, match_id):
+                for taken in reserved:
+                    await tickets.unreserve(taken["_id"], match_id)
+                return {ticket["_id"]}
+            reserved.append(ticket)
         fault_point("pair_reserved")
+        host = group[0]
         try:
-            users = await self.store.users.by_ids([host["_id"], challenger["_id"]])
-            gone = [t["_id"] for t in (host, challenger) if t["_id"] not in users]
+            users = await self.store.users.by_ids(list(everyone))
+            gone = [t["_id"] for t in group if t["_id"] not in users]
             if gone:
                 raise AlreadyInMatch("(deleted)", gone[0])
             await self.registry.create(users[host["_id"]], host["game"], host["target_score"],
                                        options=host.get("options") or {},
-                                       challenger=users[challenger["_id"]], match_id=match_id)
+                                       seated=[users[t["_id"]] for t in group[1:]],
+                                       match_id=match_id)
         except GameSetupFailed:  # the game cannot make this match: its tickets go
-            for ticket in (host, challenger):
+            for ticket in group:
                 await tickets.remove_for_match(ticket["_id"], match_id)
-            return {host["_id"], challenger["_id"]}
+            return everyone
         except AlreadyInMatch as refused:
-            # in a match another way: that ticket goes, the other waits on
-            for ticket in (host, challenger):
+            # in a match another way: that ticket goes, the others wait on
+            for ticket in group:
                 if ticket["_id"] == refused.user_id:
                     await tickets.remove_for_match(ticket["_id"], match_id)
                 else:
                     await tickets.unreserve(ticket["_id"], match_id)
             return {refused.user_id}
         except BaseException:
-            for ticket in (host, challenger):
+            for ticket in group:
                 await tickets.unreserve(ticket["_id"], match_id)
             raise
-        for ticket in (host, challenger):
+        for ticket in group:
             await tickets.confirm(ticket["_id"], match_id)
             self.metrics.waits.observe(at - ticket["queued_at"])
         self.metrics.pairings += 1
-        return {host["_id"], challenger["_id"]}
+        return everyone
 
     # -- views -----------------------------------------------------------------------
 
@@ -271,4 +277,5 @@ class Matchmaker:
 def waiting(ticket: Ticket) -> Waiting:
     """A waiting ticket as the rules see it."""
     return Waiting(ticket["_id"], ticket["game"], ticket["target_score"], ticket["elo"],
-                   ticket["queued_at"], json.dumps(ticket.get("options") or {}, sort_keys=True))
+                   ticket["queued_at"], json.dumps(ticket.get("options") or {}, sort_keys=True),
+                   int(ticket.get("players", 2)))

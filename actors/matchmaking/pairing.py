@@ -1,8 +1,8 @@
 """Who plays whom: the matchmaker's rules, pure (no I/O, no clock).
 
 Two waiting tickets are compatible when they queue for the same game,
-target score and options, and their elos differ by at most the smaller of
-their two windows.  A ticket's window starts at ``Windows.start`` and grows by
+target score, number of players and options, and their elos differ by at
+most the smaller of their two windows.  A ticket's window starts at ``Windows.start`` and grows by
 ``Windows.widen`` for every ``Windows.every`` seconds it has waited.
 
 ``pairs`` serves the tickets oldest first: each takes, among the compatible
@@ -11,6 +11,11 @@ tie.  The older of the two hosts.  Finding the closest elo walks outwards
 from the ticket's place in its queue sorted by elo, so a round costs
 O(n log n) for the sort plus, per ticket, the tickets it passes over: those
 already taken and those whose own window is too narrow for it.
+
+``groups`` makes matches of more than two the same way: the oldest ticket
+takes, closest elo first, every ticket that keeps the group's highest elo
+minus its lowest within the smallest window among them, until the match is
+full.  The oldest hosts; the others take the seats in the order they queued.
 """
 
 from __future__ import annotations
@@ -46,10 +51,11 @@ class Waiting:
     queued_at: float  # seconds since the epoch
     #: The match options asked for, in one canonical text (equal options, equal text).
     options: str = "{}"
+    players: int = 2
 
     @property
-    def queue(self) -> tuple[str, int, str]:
-        return self.game, self.target, self.options
+    def queue(self) -> tuple[str, int, str, int]:
+        return self.game, self.target, self.options, self.players
 
 
 def compatible(a: Waiting, b: Waiting, windows: Windows, at: float) -> bool:
@@ -57,16 +63,53 @@ def compatible(a: Waiting, b: Waiting, windows: Windows, at: float) -> bool:
         windows.at(at - a.queued_at), windows.at(at - b.queued_at))
 
 
-def pairs(tickets: Iterable[Waiting], windows: Windows,
-          at: float) -> list[tuple[Waiting, Waiting]]:
-    """The pairs to make at time ``at``, each ``(host, challenger)``, the host
-    the one that has waited longer.  No ticket is in two pairs."""
-    queues: dict[tuple[str, int, str], list[Waiting]] = defaultdict(list)
+def groups(tickets: Iterable[Waiting], windows: Windows,
+           at: float) -> list[tuple[Waiting, ...]]:
+    """The matches to make at time ``at``, each ``(host, *the others)``: the
+    host the ticket that has waited longest, the others in the order they
+    queued.  No ticket is in two matches."""
+    queues: dict[tuple[str, int, str, int], list[Waiting]] = defaultdict(list)
     for ticket in tickets:
         queues[ticket.queue].append(ticket)
-    made: list[tuple[Waiting, Waiting]] = []
-    for queue in queues.values():
-        made.extend(_pairs_in_queue(queue, windows, at))
+    made: list[tuple[Waiting, ...]] = []
+    for (_, _, _, players), queue in queues.items():
+        if players == 2:
+            made.extend(_pairs_in_queue(queue, windows, at))
+        else:
+            made.extend(_groups_in_queue(queue, players, windows, at))
+    return made
+
+
+def pairs(tickets: Iterable[Waiting], windows: Windows,
+          at: float) -> list[tuple[Waiting, ...]]:
+    """The matches of two to make (``groups`` of tickets for two players)."""
+    return groups(tickets, windows, at)
+
+
+def _groups_in_queue(queue: list[Waiting], players: int, windows: Windows,
+                     at: float) -> list[tuple[Waiting, ...]]:
+    window = {t.key: windows.at(at - t.queued_at) for t in queue}
+    taken: set[str] = set()
+    made = []
+    for ticket in sorted(queue, key=_seniority):
+        if ticket.key in taken:
+            continue
+        group = [ticket]
+        low = high = ticket.elo
+        reach = window[ticket.key]
+        nearest = sorted((t for t in queue if t.key not in taken and t is not ticket),
+                         key=lambda t: (abs(t.elo - ticket.elo), _seniority(t)))
+        for other in nearest:
+            if max(high, other.elo) - min(low, other.elo) > min(reach, window[other.key]):
+                continue
+            group.append(other)
+            low, high = min(low, other.elo), max(high, other.elo)
+            reach = min(reach, window[other.key])
+            if len(group) == players:
+                break
+        if len(group) == players:
+            taken.update(t.key for t in group)
+            made.append((ticket, *sorted(group[1:], key=_seniority)))
     return made
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from actors.games import GAMES, Setup
+from actors.games import GAMES, Setup, seat_names
 from actors.match.actor import MatchActor
 from actors.match.document import new_match
 from actors.metrics import Metrics
@@ -148,11 +148,13 @@ class FakeHost:
         self.over.append(match_id)
 
     def match(self, host: dict[str, Any], game: str = "rps", target: int = 3,
-              match_id: int = 1) -> MatchActor:
-        """A new match hosted by ``host`` (claimed for it), its actor started."""
+              match_id: int = 1, players: int = 2) -> MatchActor:
+        """A new match of ``players`` seats hosted by ``host`` (claimed for
+        it), its actor started."""
         self.store.users.docs[host["_id"]].update(ongoing_match=match_id, role="H")
-        doc = new_match(match_id, game, target, host["_id"], None,
-                        GAMES[game].create(Setup.make(target)), "node")
+        seats = seat_names(players)
+        doc = new_match(match_id, game, target, [host["_id"], *[None] * (players - 1)],
+                        GAMES[game].create(Setup.make(target, seats=seats)), "node")
         actor = MatchActor(doc, {host["_id"]: dict(host)}, self)
         actor.start()
         return actor

@@ -58,6 +58,24 @@ async def table(api: Api, base_url: str, *, game: str = "rps", target: int = 5,
     return Table(match["id"], host, challenger, watcher)
 
 
+async def seated(api: Api, base_url: str, *, game: str, players: int,
+                 start: bool = True, **body: Any) -> tuple[int, list[Seat]]:
+    """A match of ``players`` seats, each taken in order by a new user, each
+    player but the host ready, started by default: its id, and the seats."""
+    host_user, host_token = await api.new_user()
+    match = await create_match(api, host_token, game=game, players=players, **body)
+    seats = [Seat(host_user, host_token, await attach(base_url, match["id"], host_token))]
+    for _ in range(players - 1):
+        user, token = await api.new_user()
+        seat = Seat(user, token, await attach(base_url, match["id"], token))
+        assert (await seat.peer.command("join", role="player"))["type"] == "ack"
+        assert (await seat.peer.command("ready"))["type"] == "ack"
+        seats.append(seat)
+    if start:
+        assert (await seats[0].peer.command("start"))["type"] == "ack"
+    return match["id"], seats
+
+
 async def throw(seat: Seat, what: str) -> dict[str, Any]:
     reply = await seat.peer.command("move", move={"throw": what})
     assert reply["type"] == "ack", reply

@@ -105,3 +105,19 @@ def test_the_first_to_the_target_ends_the_match() -> None:
     assert events[-1].fields["winner"] == "host"
     assert GAME.standings(state) == [["host"], ["challenger"]]
     assert GAME.standings(ready()) is None
+
+
+def test_a_rider_who_goes_out_stops_and_rides_no_more_rounds() -> None:
+    state = ready(size=16, seats=("host", "challenger", "p3"), target=3)
+    state, events = GAME.out(state, "p3", "resign")
+    assert events == [] and not state["cycles"]["p3"]["riding"]
+    state, _ = run(state, 1)
+    assert state["cycles"]["host"]["riding"] and state["cycles"]["challenger"]["riding"]
+    # the challenger goes out too: the host, the last one riding, scores the round
+    state, _ = GAME.out(state, "challenger", "forfeit")
+    state, events = run(state, 1)
+    assert [(e.kind, e.fields.get("winner")) for e in events] == [("round_over", "host")]
+    assert state["round"] == 2 and state["score"]["host"] == 1
+    riding = {seat for seat, cycle in state["cycles"].items() if cycle["riding"]}
+    assert riding == {"host"}  # the next round sets out only the riders still in
+    assert state["grid"].count("0") == 1 and state["grid"].count("2") == 0

@@ -106,8 +106,8 @@ def test_frames_sent_during_a_join_wait_for_it_in_order() -> None:
         host.store.users.claims.open()
         await settle(actor)
         assert socket.replies() == [("ack", 1), ("ack", 2), ("pong", 3)]
-        assert actor.doc["challenger_id"] == socket.user_id
-        assert actor.doc["is_challenger_ready"] is True
+        assert actor.doc["seat_ids"][1] == socket.user_id
+        assert actor.doc["ready"] == [True, True]
 
     run(scenario)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from actors.matchmaking.pairing import Waiting, Windows, compatible, pairs
+from actors.matchmaking.pairing import Waiting, Windows, compatible, groups, pairs
 
 WINDOWS = Windows(start=100, widen=50, every=5.0)
 
@@ -103,3 +103,21 @@ def test_random_queues_pair_each_ticket_once_and_leave_no_compatible_pair() -> N
         left = [t for t in tickets if t.key not in set(paired)]
         assert not any(compatible(a, b, WINDOWS, at)
                        for i, a in enumerate(left) for b in left[i + 1:])
+
+
+def test_groups_of_n_take_the_closest_elos_that_fit_every_window() -> None:
+    def waiting(key: str, elo: int, at: float, players: int) -> Waiting:
+        return Waiting(key, "cycles", 3, elo, at, "{}", players)
+
+    tickets = [waiting("old", 1000, 0, 3), waiting("far", 1150, 1, 3),
+               waiting("near", 1040, 2, 3), waiting("pair", 1010, 3, 2),
+               waiting("mid", 1090, 4, 3)]
+    made = groups(tickets, WINDOWS, 4.0)
+    # far is 150 away from old: outside the 100 window; the pair ticket queues for two
+    assert [[t.key for t in group] for group in made] == [["old", "near", "mid"]]
+    assert groups(tickets[:2], WINDOWS, 4.0) == []  # too few for a match of three
+    # windows widen: at 10 s "far" fits within 200 of the group's lowest
+    spread = [waiting("a", 1000, 0, 4), waiting("b", 1190, 0, 4), waiting("c", 1100, 0, 4),
+              waiting("d", 1060, 0, 4)]
+    assert groups(spread, WINDOWS, 5.0) == []
+    assert [[t.key for t in g] for g in groups(spread, WINDOWS, 10.0)] == [["a", "b", "c", "d"]]
