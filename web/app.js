@@ -397,6 +397,9 @@ function apply(event) {
       view.clock = null;
       announce("The match was cancelled");
       break;
+    case "crashed":
+      announce(`${seatName(event.seat)} crashed`);
+      break;
     default:
       announce(event.kind.replaceAll("_", " "));
   }

@@ -212,6 +212,52 @@ def test_a_cycles_match_is_steered_with_the_arrow_keys_to_its_end(
             "cycles_web_rider won", timeout=15000)
 
 
+def test_three_riders_take_their_seats_and_ride_cycles_to_the_standings(
+        browser: object, server: ServerProcess) -> None:
+    expect = playwright_api.expect
+    names = ("trio_host", "trio_second", "trio_third")
+    host, second, third = pages = [page_for(browser, server) for _ in names]
+    for page, name in zip(pages, names, strict=True):
+        sign_up(page, name)
+    host.get_by_role("button", name="New match").click()  # type: ignore[attr-defined]
+    host.get_by_label("Game", exact=True).select_option("cycles")  # type: ignore[attr-defined]
+    form = host.locator("#create-form")  # type: ignore[attr-defined]
+    form.get_by_label("Players", exact=True).fill("3")
+    form.get_by_label("size", exact=True).fill("16")
+    host.get_by_label("Target score").fill("1")  # type: ignore[attr-defined]
+    host.get_by_role("button", name="Create").click()  # type: ignore[attr-defined]
+    seats = host.get_by_role("list", name="Seats")  # type: ignore[attr-defined]
+    expect(seats.get_by_role("listitem")).to_have_count(3)
+    expect(seats.get_by_role("listitem").nth(2)).to_contain_text("p3")
+    expect(seats.get_by_role("listitem").nth(2)).to_contain_text("free")
+    enter(second, "trio_host", "Join")  # the first free seat, then the next
+    expect(seats.get_by_role("listitem").nth(1)).to_contain_text("trio_second")
+    enter(third, "trio_host", "Join")
+    expect(seats.get_by_role("listitem").nth(2)).to_contain_text("trio_third")
+    start = host.get_by_role("button", name="Start")  # type: ignore[attr-defined]
+    second.get_by_role("button", name="Ready").click()  # type: ignore[attr-defined]
+    expect(start).to_be_disabled()  # the third is not ready yet
+    third.get_by_role("button", name="Ready").click()  # type: ignore[attr-defined]
+    expect(start).to_be_enabled()
+    start.click()
+    grid = third.get_by_role("img", name="Grid")  # type: ignore[attr-defined]
+    expect(grid).to_have_attribute("data-riding", "host challenger p3")
+    # the host turns up and the third left: they meet (or reach a wall); the
+    # second rides on along its row and is the last one riding
+    host.keyboard.press("ArrowUp")  # type: ignore[attr-defined]
+    third.keyboard.press("ArrowLeft")  # type: ignore[attr-defined]
+    shot(third, "match-cycles-three")
+    for page in pages:
+        expect(page.get_by_role("status")).to_have_text(  # type: ignore[attr-defined]
+            "trio_second won", timeout=15000)
+    standings = host.get_by_role("table", name="Standings")  # type: ignore[attr-defined]
+    rows = standings.locator("tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0)).to_contain_text("trio_second")
+    expect(rows.nth(0)).to_contain_text("+")
+    shot(host, "match-cycles-standings")
+
+
 def test_a_user_gets_back_into_their_own_match_from_anywhere(
         browser: object, server: ServerProcess) -> None:
     host = page_for(browser, server)
