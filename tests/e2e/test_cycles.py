@@ -1,13 +1,14 @@
-"""Cycles over the wire: bots riding a match to its end."""
+"""Cycles over the wire: bots riding a match to its end, two and four of them."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from tests.support.client import Api
-from tests.support.play import attach, create_match
+from tests.support.play import attach, create_match, seated
 from tests.support.ws import Peer
 
 
@@ -53,3 +54,37 @@ async def test_bots_crash_draw_and_ride_a_match_of_cycles_to_its_end(
         host_user["username"], challenger_user["username"], "score")
     assert [s["seat"] for s in result["standings"]] == ["host", "challenger"]
     assert (result["winner_score"], result["loser_score"]) == (2, 0)
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_four_riders_one_goes_out_one_drops_and_the_round_waits(
+        api: Api, base_url: str) -> None:
+    match_id, seats = await seated(api, base_url, game="cycles", players=4, target_score=1,
+                                   options={"size": 16})
+    host, second, third, fourth = seats
+    assert (await fourth.peer.command("resign"))["type"] == "ack"
+    out = await host.peer.next("event", "out")
+    assert (out["seat"], out["reason"]) == ("p4", "resign")
+    assert out["state"]["cycles"]["p4"]["riding"] is False
+
+    third.peer.close()  # a rider still in is away: the round waits for them
+    away = await host.peer.next("event", "disconnected")
+    assert away["seat"] == "p3"
+    await asyncio.sleep(0.6)
+    ticks = [f["tick"] for f in host.peer.received[host.peer.received.index(away):]
+             if f["type"] == "state"]
+    assert len(ticks) <= 1, ticks  # at most the tick already under way: 10 a second otherwise
+    back = await attach(base_url, match_id, third.token)
+    await host.peer.next("event", "reconnected")
+    resumed = [(await host.peer.next("state"))["tick"] for _ in range(3)]
+    assert resumed == sorted(resumed) and resumed[-1] > max(ticks, default=0)
+
+    # the host turns up and the third left, into each other or a wall; the
+    # second rides on, last
+    assert (await host.peer.command("move", move={"turn": "up"}))["type"] == "ack"
+    assert (await back.command("move", move={"turn": "left"}))["type"] == "ack"
+    result = (await second.peer.next("event", "ended", timeout=10))["result"]
+    assert [(s["place"], s["seat"]) for s in result["standings"]] == [
+        (1, "challenger"), (2, "host"), (2, "p3"), (4, "p4")]
+    assert (result["winner"], result["loser"]) == (
+        second.user["username"], fourth.user["username"])
