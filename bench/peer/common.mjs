@@ -1,4 +1,4 @@
-// What the load generators share (generator.mjs: rps; pong-generator.mjs):
+// What the load generators share (generator.mjs: rps; realtime-generator.mjs):
 // sockets for each target, the HTTP helper, reading the server's CPU and RSS
 // from /proc, percentiles, a bounded pool.
 
@@ -23,6 +23,7 @@ export function parseOptions(extra = {}) {
     seconds: { type: "string", default: "20" },
     warmup: { type: "string", default: "5" },
     "target-score": { type: "string", default: "99" },
+    players: { type: "string", default: "2" },
     concurrency: { type: "string", default: "32" },
     pids: { type: "string", default: "" },
   };
@@ -36,7 +37,8 @@ export function parseOptions(extra = {}) {
     route: values.route,
     matches: Number(values.matches),
     spectators: Number(values.spectators),
-    sockets: Number(values.matches) * (2 + Number(values.spectators)),
+    players: Number(values.players),
+    sockets: Number(values.matches) * (Number(values.players) + Number(values.spectators)),
     pids: values.pids ? values.pids.split(",").map(Number) : [],
   };
 }
@@ -197,14 +199,15 @@ export async function pool(items, limit, work) {
  * node the table's matches are created through (which holds them), as a
  * proxy routing sockets by match would place them.
  */
-export function arenaDriver({ bases, route = "spread", game, targetScore, spectators, password }) {
+export function arenaDriver({ bases, route = "spread", game, targetScore, spectators, password,
+                              players = 2, options = {} }) {
   const step = route === "owner" ? 0 : 1;
   const baseOf = (table, n = 0) => bases[(table.index + n * step) % bases.length];
   return {
     async prepare(table) {
       const base = baseOf(table);
       table.tokens = [];
-      for (let n = 0; n < 2 + spectators; n += 1) {
+      for (let n = 0; n < players + spectators; n += 1) {
         const credentials = { username: `g${process.pid}_${table.index}_${n}`, password };
         await http(base, "/api/users/sign_up/", credentials);
         table.tokens.push((await http(base, "/api/token/", credentials)).token);
@@ -213,15 +216,18 @@ export function arenaDriver({ bases, route = "spread", game, targetScore, specta
 
     async open(table) {
       const created = await http(baseOf(table), "/api/ongoing_matches/",
-                                 { game, target_score: targetScore }, table.tokens[0]);
+                                 { game, target_score: targetScore, options,
+                                   ...(players > 2 ? { players } : {}) }, table.tokens[0]);
       const path = `/ws/matches/${created.id}`;
       const socks = await Promise.all(table.seats.map((seat, n) => JsonSock.open(
         table, seat, baseOf(table, n).replace(/^http/, "ws") + path,
         { Authorization: `Token ${table.tokens[n]}` })));
       table.socks = socks;
       await Promise.all(socks.map((sock) => sock.next((f) => f.type === "snapshot", "snapshot")));
-      const steps = [[socks[1], { type: "join", role: "challenger" }], [socks[1], { type: "ready" }],
-                     ...socks.slice(2).map((s) => [s, { type: "join", role: "spectator" }]),
+      const seated = socks.slice(1, players);
+      const steps = [...seated.flatMap((s) => [[s, { type: "join", role: "challenger" }],
+                                               [s, { type: "ready" }]]),
+                     ...socks.slice(players).map((s) => [s, { type: "join", role: "spectator" }]),
                      [socks[0], { type: "start" }]];
       let id = 0;
       for (const [sock, frame] of steps) {
