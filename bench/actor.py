@@ -104,6 +104,8 @@ async def measure(matches: int, rounds: int) -> float:
         ids = {seat: user["_id"] for seat, user in users.items()}
         doc = {"_id": f"m{m}", "id": m + 1, "game": "rps", "target_score": 10**9,
                "host_id": ids["h"], "seat_ids": [ids["h"], ids["c"]], "ready": [True, True],
+               # the fields of before seats too, for a --baseline from before them
+               "challenger_id": ids["c"], "is_challenger_ready": True,
                "spectator_ids": [ids["s1"], ids["s2"]], "creation_timestamp": "x",
                "start_timestamp": "x", "is_started": True,
                "matchmade": False, "state": new_state(GAMES["rps"]), "seq": 0,

@@ -33,6 +33,7 @@ Settings are class attributes (``Game`` lists them with their defaults).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar, NamedTuple
 
 #: A seat: "host", "challenger", then "p3" … "p16".
@@ -44,9 +45,11 @@ State = dict[str, Any]
 MAX_SEATS = 16
 
 
+@functools.cache
 def seat_names(count: int) -> tuple[Seat, ...]:
     """The seats of a match of ``count`` players, in order: ``host``,
-    ``challenger``, then ``p3`` … ``p16``."""
+    ``challenger``, then ``p3`` … ``p16`` (one tuple per count: every
+    broadcast asks)."""
     return (*SEATS, *(f"p{n}" for n in range(3, count + 1)))[:count]
 
 

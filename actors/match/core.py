@@ -25,7 +25,7 @@ from actors.games import GAMES, Event, Game, Outcome, Seat
 from actors.match import wire
 from actors.match.claims import Claims
 from actors.match.clocks import Timers, TurnClock
-from actors.match.document import MatchDoc, players_of, seats_of
+from actors.match.document import MatchDoc, players_of
 from actors.match.host import Host
 from actors.match.messages import Message, Socket, Stop
 from actors.match.replay import Replay
@@ -152,7 +152,7 @@ class MatchCore:
         return self.roster.role_of(doc or self.doc, user_id)
 
     def seat_of(self, user_id: str) -> Seat | None:
-        return self.roster.seat_of(self.doc, user_id)
+        return self.roster.seat_map(self.doc).get(user_id)
 
     def member_view(self, user_id: str | None, doc: MatchDoc | None = None,
                     role: str | None = None) -> dict[str, Any] | None:
@@ -314,8 +314,10 @@ class MatchCore:
         clock = self.clock() if self.turn_clock.changed else None
         self.turn_clock.changed = False
         views: dict[Seat | None, list[bytes]] = {}
-        public = self.game.public_view and all(event.to is None for event in events)
-        for viewer in (None,) if public else (None, *seats_of(doc)):
+        seat_map, viewers = self.roster.seating(self.doc)
+        if self.game.public_view and all(event.to is None for event in events):
+            viewers = (None,)
+        for viewer in viewers:
             state = self.game.view(doc["state"], viewer)
             views[viewer] = [
                 wire.event(first_seq + n, event.kind,
@@ -323,10 +325,10 @@ class MatchCore:
                            state, clock)
                 for n, event in enumerate(events)
             ]
-        seat_of = self.roster.seat_map(self.doc).get
         everyone = views[None]
         for user_id, socket in list(self.sockets.items()):
-            for text in views.get(seat_of(user_id), everyone):
+            texts = views.get(seat_map[user_id], everyone) if user_id in seat_map else everyone
+            for text in texts:
                 socket.send(text)
         self.metrics.frames_out += len(events) * len(self.sockets)
         if self.replay is not None and not self.replay.record(first_seq, views):

@@ -32,8 +32,10 @@ class Roster:
         self.score = score
         self.users = users
         self._spectators: tuple[list[str] | None, frozenset[str]] = (None, frozenset())
-        #: The seats by player id, kept while ``seat_ids`` is the same list.
-        self._seats: tuple[list[str | None] | None, dict[str, Seat]] = (None, {})
+        #: The seats by player id, and every kind of viewer (each seat, then
+        #: ``None``), kept while ``seat_ids`` is the same list.
+        self._seats: tuple[list[str | None] | None, dict[str, Seat],
+                           tuple[Seat | None, ...]] = (None, {}, ())
         #: user id -> (the user document it was made from, role, view)
         self._views: dict[str, tuple[dict[str, Any], str | None, dict[str, Any]]] = {}
 
@@ -52,13 +54,22 @@ class Roster:
         return self.seat_map(doc).get(user_id)
 
     def seat_map(self, doc: MatchDoc) -> dict[str, Seat]:
-        """The players' seats by user id (a command replaces ``seat_ids``,
-        never changes it, so the map is kept while the list is the same)."""
-        ids = doc["seat_ids"]
-        if self._seats[0] is not ids:
-            self._seats = (ids, {user_id: seat for seat, user_id
-                                 in zip(seats_of(doc), ids, strict=True) if user_id is not None})
-        return self._seats[1]
+        """The players' seats by user id."""
+        return self.seating(doc)[0]
+
+    def seating(self, doc: MatchDoc) -> tuple[dict[str, Seat], tuple[Seat | None, ...]]:
+        """The players' seats by user id, and the kinds of viewer a broadcast
+        encodes for: ``None`` (anyone), then each seat.  A command replaces
+        ``seat_ids``, never changes it, so both are kept while the list is the
+        same object (every event asks)."""
+        seats = self._seats
+        if seats[0] is not doc["seat_ids"]:
+            ids = doc["seat_ids"]
+            names = seats_of(doc)
+            seats = self._seats = (ids, {user_id: seat for seat, user_id
+                                         in zip(names, ids, strict=True) if user_id is not None},
+                                   (None, *names))
+        return seats[1], seats[2]
 
     def spectator_set(self, ids: list[str]) -> frozenset[str]:
         if self._spectators[0] is not ids:
