@@ -130,7 +130,10 @@ class Journal:
         already hold; finding the same state twice at start-up is harmless.
         """
         self.start()
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        assert self.writer is not None
+        # the writer's loop is the running one: no ``get_running_loop`` (a
+        # ``getpid`` system call on Python 3.11) on every append
+        future: asyncio.Future[None] = self.writer.get_loop().create_future()
         self.queue.append((encode_record(match), future))
         self.wakeup.set()
         await future

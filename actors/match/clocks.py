@@ -7,6 +7,7 @@ is a command like any other and never touches the match beside one.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,8 +53,10 @@ class Timers:
 class TurnClock:
     """The time a player has for the turn in play (``turn_timeout``).
 
-    Each round of rps restarts the clock, so a restart only moves the
-    deadline; the ``turn`` timer already set stays, and when it fires before
+    The deadline is on ``time.monotonic`` (the loop's own clock is reached
+    through ``get_running_loop``, a ``getpid`` system call on Python 3.11,
+    and every round reads it).  Each round of rps restarts the clock, so a
+    restart only moves the deadline; the ``turn`` timer already set stays, and when it fires before
     the deadline it is set again for the rest (one timer per ``seconds``
     instead of a cancel and a new timer per round).
     """
@@ -71,12 +74,12 @@ class TurnClock:
         """Give the turn in play the whole ``seconds`` from now (``shown``: the
         match is started, so the events being made show the new clock)."""
         self.changed = shown
-        self.deadline = asyncio.get_running_loop().time() + self.seconds
+        self.deadline = time.monotonic() + self.seconds
         if not self.timers.pending("turn"):
             self.timers.set("turn", None, self.seconds)
 
     def left(self) -> float:
-        return self.deadline - asyncio.get_running_loop().time()
+        return self.deadline - time.monotonic()
 
     def run_out(self) -> bool:
         """The ``turn`` timer fired: whether the turn is over (if not, the
