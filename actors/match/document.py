@@ -73,6 +73,18 @@ def seats_of(doc: MatchDoc) -> tuple[Seat, ...]:
     return seat_names(len(doc["seat_ids"]))
 
 
+def sit(doc: MatchDoc, seat: Seat, user_id: str | None, *, ready: bool = False) -> None:
+    """Put ``user_id`` in ``seat`` (``None``: free it), with its readiness.
+    The lists are replaced, never changed in place: the adopted document
+    shares them with a draft, and the roster keeps its seat map while
+    ``seat_ids`` is the same list."""
+    index = seats_of(doc).index(seat)
+    doc["seat_ids"] = [*doc["seat_ids"]]
+    doc["seat_ids"][index] = user_id
+    doc["ready"] = [*doc["ready"]]
+    doc["ready"][index] = ready
+
+
 def seated(doc: MatchDoc) -> dict[Seat, str]:
     """The seated players' ids, by seat, in seat order."""
     return {seat: user_id for seat, user_id in zip(seats_of(doc), doc["seat_ids"], strict=True)

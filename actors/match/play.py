@@ -6,7 +6,7 @@ from typing import Any
 
 from actors.games import Event, Seat
 from actors.match.core import MatchCore
-from actors.match.document import all_ready, seated
+from actors.match.document import all_ready, seated, sit
 from actors.match.ending import Ending
 from actors.match.messages import CommandError, Socket
 from store.timestamps import now
@@ -51,9 +51,7 @@ class Play:
         self.require_not_started()
         draft = core.draft()
         seat = self.require_seat(user_id)
-        index = draft.doc["seat_ids"].index(user_id)
-        draft.doc["ready"] = [*draft.doc["ready"]]
-        draft.doc["ready"][index] = frame["type"] == "ready"
+        sit(draft.doc, seat, user_id, ready=frame["type"] == "ready")
         draft.events.append(Event(frame["type"], {"user": core.member_view(user_id),
                                                   "seat": seat}))
         seq = await core.commit(draft)

@@ -13,7 +13,7 @@ from typing import Any
 from actors.games import Event, Player, Seat
 from actors.match import wire
 from actors.match.core import Draft, MatchCore
-from actors.match.document import seats_of
+from actors.match.document import seats_of, sit
 from actors.match.ending import Ending
 from actors.match.messages import Attach, Claimed, CommandError, Detach, Frame, Socket
 from actors.match.play import Play
@@ -194,11 +194,7 @@ class Seating:
         draft = core.draft()
         draft.claimed.append(user_id)
         if seat is not None:
-            index = seats_of(draft.doc).index(seat)
-            draft.doc["seat_ids"] = [*draft.doc["seat_ids"]]
-            draft.doc["seat_ids"][index] = user_id
-            draft.doc["ready"] = [*draft.doc["ready"]]
-            draft.doc["ready"][index] = False
+            sit(draft.doc, seat, user_id)
         else:
             draft.doc["spectator_ids"] = [*draft.doc["spectator_ids"], user_id]
         draft.events.append(Event("joined", {"user": core.member_view(user_id, draft.doc),
@@ -239,11 +235,7 @@ class Seating:
         if seat is None:
             draft.doc["spectator_ids"] = [s for s in draft.doc["spectator_ids"] if s != user_id]
         else:
-            index = seats_of(draft.doc).index(seat)
-            draft.doc["seat_ids"] = [*draft.doc["seat_ids"]]
-            draft.doc["seat_ids"][index] = None
-            draft.doc["ready"] = [*draft.doc["ready"]]
-            draft.doc["ready"][index] = False
+            sit(draft.doc, seat, None)
         core.disconnected.discard(user_id)
         core.timers.clear("grace", user_id)
         seq = await core.commit(draft)
